@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+import { basename } from 'node:path';
+import process from 'node:process';
+import { type Config, parseCommandLine, USAGE } from './config.ts';
+import { createLogger } from './log.ts';
+import { startServer } from './server.ts';
+import { loadMbtilesSource } from './source/mbtiles-source.ts';
+import { loadSqliteDriver } from './storage/driver.ts';
+import { messageOf } from './storage/mbtiles.ts';
+
+/** Entry point of the `tilestamp` command (Node: dist/cli.js; Deno: src/cli.ts). */
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseCommandLine(argv, process.env);
+  if (!parsed.ok) {
+    process.stderr.write(`tilestamp: ${parsed.error} (see tilestamp --help)\n`);
+    return 2;
+  }
+  const { command } = parsed;
+  if (command.name === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command.name === 'version') return printVersions(command.files);
+  return serve(command.config);
+}
+
+async function serve(config: Config): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  const driver = await loadSqliteDriver();
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, logger, driver);
+  } catch (error) {
+    logger.error({ err: messageOf(error) }, 'cannot start');
+    process.stderr.write(`tilestamp: ${messageOf(error)}\n`);
+    return 1;
+  }
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down: finishing requests in flight');
+      server.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+/** `tilestamp version FILE...`: what the server would publish for each file, for pipelines to log. */
+async function printVersions(files: string[]): Promise<number> {
+  const driver = await loadSqliteDriver();
+  let failures = 0;
+  for (const path of files) {
+    const id = basename(path).replace(/\.mbtiles$/, '');
+    try {
+      const source = await loadMbtilesSource(driver, id, path);
+      source.close();
+      process.stdout.write(`${source.version}  ${id}  ${path}\n`);
+    } catch (error) {
+      failures += 1;
+      process.stderr.write(`tilestamp: ${path}: ${messageOf(error)}\n`);
+    }
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`tilestamp: ${messageOf(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,137 @@
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS, type LogLevel } from './log.ts';
+
+/** Everything `tilestamp serve` can be told, after flags and environment are merged. */
+export interface Config {
+  dataDir: string;
+  port: number;
+  host: string;
+  /** Base of every published URL, instead of one built from the request. No trailing slash. */
+  publicUrl: string | undefined;
+  /** Honour X-Forwarded-Proto, -Host and -Prefix (only behind a proxy you run). */
+  trustProxy: boolean;
+  /** max-age in seconds for tiles requested without `v`. */
+  maxAge: number;
+  /** Value of Access-Control-Allow-Origin. */
+  corsOrigin: string;
+  logLevel: LogLevel;
+}
+
+export type Command = { name: 'serve'; config: Config } | { name: 'version'; files: string[] } | { name: 'help' };
+
+export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
+
+interface OptionSpec {
+  flag: string;
+  env?: string;
+  value?: string;
+  help: string;
+  fallback?: string;
+}
+
+/** Every option, in the order --help lists them. */
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: 'data',
+    env: 'TILESTAMP_DATA',
+    value: 'DIR',
+    help: 'folder of .mbtiles files (and one level of subfolders)',
+    fallback: './data',
+  },
+  { flag: 'port', env: 'TILESTAMP_PORT', value: 'N', help: 'TCP port to listen on (0 picks a free one)', fallback: '8080' },
+  { flag: 'host', env: 'TILESTAMP_HOST', value: 'H', help: 'address to listen on', fallback: '0.0.0.0' },
+  { flag: 'public-url', env: 'TILESTAMP_PUBLIC_URL', value: 'URL', help: 'base of published URLs (default: from the request)' },
+  { flag: 'trust-proxy', env: 'TILESTAMP_TRUST_PROXY', help: 'honour X-Forwarded-Proto/-Host/-Prefix' },
+  { flag: 'max-age', env: 'TILESTAMP_MAX_AGE', value: 'S', help: 'max-age of tiles requested without ?v=', fallback: '60' },
+  { flag: 'cors', env: 'TILESTAMP_CORS', value: 'ORIGIN', help: 'Access-Control-Allow-Origin value', fallback: '*' },
+  { flag: 'log-level', env: 'TILESTAMP_LOG_LEVEL', value: 'L', help: LOG_LEVELS.join('|'), fallback: 'info' },
+  { flag: 'help', help: 'print this help and exit' },
+];
+
+export const USAGE = `Usage:
+  tilestamp serve [options]      serve every .mbtiles file in the data folder
+  tilestamp version FILE...      print "version  id  path" for each file, as the server derives it
+
+Options (each also from its environment variable; a flag wins):
+${OPTIONS.map((o) => `  --${`${o.flag}${o.value ? ` ${o.value}` : ''}`.padEnd(18)} ${o.help}${o.fallback ? ` [${o.fallback}]` : ''}${o.env ? `  (${o.env})` : ''}`).join('\n')}
+`;
+
+/** Parses argv (without node and script) and the environment. Pure: never exits, never prints. */
+export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: o.value ? 'string' : 'boolean' }])) as Record<
+        string,
+        { type: 'string' | 'boolean' }
+      >,
+    });
+  } catch (error) {
+    return { ok: false, error: (error as Error).message.split('\n')[0] as string };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { ok: true, command: { name: 'help' } };
+  const [name = 'serve', ...rest] = positionals;
+  if (name === 'version') {
+    return rest.length > 0
+      ? { ok: true, command: { name, files: rest } }
+      : { ok: false, error: 'version needs at least one FILE' };
+  }
+  if (name !== 'serve') return { ok: false, error: `unknown command ${JSON.stringify(name)}` };
+  if (rest.length > 0) return { ok: false, error: `unexpected argument ${JSON.stringify(rest[0])}` };
+  const pick = (flag: string): string | undefined => {
+    const spec = OPTIONS.find((o) => o.flag === flag) as OptionSpec;
+    const value = values[flag];
+    if (typeof value === 'string') return value;
+    if (value === true) return 'true';
+    const fromEnv = spec.env ? env[spec.env] : undefined;
+    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.fallback;
+  };
+  return buildConfig(pick);
+}
+
+function buildConfig(pick: (flag: string) => string | undefined): ParseResult {
+  const port = integer(pick('port'), 0, 65535);
+  if (port === undefined) return { ok: false, error: `--port must be a whole number from 0 to 65535, got ${pick('port')}` };
+  const maxAge = integer(pick('max-age'), 0, 31_536_000);
+  if (maxAge === undefined)
+    return { ok: false, error: `--max-age must be whole seconds from 0 to 31536000, got ${pick('max-age')}` };
+  const logLevel = pick('log-level') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) return { ok: false, error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` };
+  const publicUrl = pick('public-url');
+  if (publicUrl !== undefined && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(publicUrl)) {
+    return { ok: false, error: `--public-url must be an http(s) URL without query or fragment, got ${publicUrl}` };
+  }
+  const trustProxy = pick('trust-proxy');
+  if (trustProxy !== undefined && !['true', 'false', '1', '0'].includes(trustProxy)) {
+    return { ok: false, error: `TILESTAMP_TRUST_PROXY must be true, false, 1 or 0, got ${trustProxy}` };
+  }
+  const host = pick('host') as string;
+  const dataDir = pick('data') as string;
+  if (host === '' || dataDir === '') return { ok: false, error: '--host and --data must not be empty' };
+  return {
+    ok: true,
+    command: {
+      name: 'serve',
+      config: {
+        dataDir,
+        port,
+        host,
+        publicUrl: publicUrl?.replace(/\/+$/, ''),
+        trustProxy: trustProxy === 'true' || trustProxy === '1',
+        maxAge,
+        corsOrigin: pick('cors') as string,
+        logLevel,
+      },
+    },
+  };
+}
+
+function integer(text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined || !/^[0-9]+$/.test(text)) return undefined;
+  const value = Number(text);
+  return value >= min && value <= max ? value : undefined;
+}

@@ -1,0 +1,30 @@
+import { HttpError } from './errors.ts';
+
+/** What the base URL is built from: the request as Koa sees it, and the server's settings. */
+export interface BaseUrlInput {
+  publicUrl: string | undefined;
+  trustProxy: boolean;
+  /** ctx.protocol and ctx.host: Koa already reads X-Forwarded-Proto/-Host when app.proxy is on. */
+  protocol: string;
+  host: string;
+  forwardedPrefix: string | undefined;
+}
+
+const HOST = /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$/;
+const PREFIX = /^(\/[A-Za-z0-9._~-]+)+\/?$/;
+
+/**
+ * The `{base}` of published URLs: --public-url when set, else scheme and host of the request
+ * (plus X-Forwarded-Prefix behind a trusted proxy). A Host that is not a plain host name is
+ * refused, so a forged header cannot plant foreign URLs in TileJSON.
+ */
+export function baseUrl(input: BaseUrlInput): string {
+  if (input.publicUrl !== undefined) return input.publicUrl;
+  if (!HOST.test(input.host)) throw new HttpError(400, 'the Host header is not a valid host name');
+  let prefix = '';
+  if (input.trustProxy && input.forwardedPrefix !== undefined && input.forwardedPrefix !== '') {
+    if (!PREFIX.test(input.forwardedPrefix)) throw new HttpError(400, 'X-Forwarded-Prefix is not a valid path');
+    prefix = input.forwardedPrefix.replace(/\/$/, '');
+  }
+  return `${input.protocol}://${input.host}${prefix}`;
+}

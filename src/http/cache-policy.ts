@@ -1,0 +1,43 @@
+/** Seconds in a year: the lifetime of a versioned tile. */
+export const IMMUTABLE_MAX_AGE = 31_536_000;
+
+/** What kind of response is being cached, as far as the policy cares. */
+export type CacheSubject =
+  /** A tile (or its missing-tile answer) with the `v` the request carried, if any. */
+  | { kind: 'tile'; requested: string | undefined; current: string }
+  /** TileJSON, catalog, index, styles, /api/tile-version: small, and they change on refresh. */
+  | { kind: 'discovery' }
+  /** Liveness and readiness: always fresh. */
+  | { kind: 'status' }
+  /** Any 4xx or 5xx that is not a missing tile. */
+  | { kind: 'error' };
+
+/**
+ * The caching policy (README, "Caching"), as one pure function. Only a request whose `v` equals
+ * the current version may be kept forever: a stale, future or garbage `v` gets the current bytes
+ * but `no-cache`, so a replica that has not loaded a new file never lets a cache keep old bytes
+ * under a new URL.
+ */
+export function cacheControl(subject: CacheSubject, maxAge: number): string {
+  switch (subject.kind) {
+    case 'tile':
+      if (subject.requested === undefined) return `public, max-age=${maxAge}`;
+      return versionMatches(subject.requested, subject.current) ? `public, max-age=${IMMUTABLE_MAX_AGE}, immutable` : 'no-cache';
+    case 'discovery':
+      return 'no-cache, must-revalidate';
+    case 'status':
+    case 'error':
+      return 'no-store';
+  }
+}
+
+/** Exact match only: no prefixes, no case folding. */
+export function versionMatches(requested: string, current: string): boolean {
+  return requested === current;
+}
+
+/** The `v` of a query: undefined when absent; a repeated `v` never matches (it becomes ''). */
+export function requestedVersion(v: string | string[] | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? '' : v;
+}

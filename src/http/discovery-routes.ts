@@ -1,0 +1,55 @@
+import type { Context } from 'koa';
+import type { Config } from '../config.ts';
+import type { Registry } from '../source/registry.ts';
+import type { TileSource } from '../source/tile-source.ts';
+import { requestBase } from './lookup.ts';
+import { setCacheSubject } from './middleware.ts';
+import { tileJsonUrl } from './tilejson.ts';
+
+function servingSources(registry: Registry): TileSource[] {
+  return registry.list().flatMap((entry) => (entry.state === 'ok' ? [entry.source] : []));
+}
+
+/** GET /catalog.json: every serving tileset with its version and TileJSON URL. */
+export function catalogHandler(registry: Registry, config: Config) {
+  return function serveCatalog(ctx: Context): void {
+    const base = requestBase(ctx, config);
+    setCacheSubject(ctx, { kind: 'discovery' });
+    ctx.body = servingSources(registry).map((source) => ({
+      id: source.id,
+      name: source.info.name,
+      format: source.format,
+      version: source.version,
+      minzoom: source.info.minzoom,
+      maxzoom: source.info.maxzoom,
+      tilejson: tileJsonUrl(base, source.id),
+    }));
+  };
+}
+
+/** GET /: a plain HTML page listing each tileset, for people. */
+export function indexHandler(registry: Registry, config: Config) {
+  return function serveIndex(ctx: Context): void {
+    const base = requestBase(ctx, config);
+    const rows = servingSources(registry).map(
+      (s) =>
+        `<tr><td><a href="${escapeHtml(tileJsonUrl(base, s.id))}">${escapeHtml(s.id)}</a></td><td>${escapeHtml(s.info.name)}</td>` +
+        `<td>${s.format}</td><td>${s.info.minzoom}–${s.info.maxzoom}</td><td><code>${s.version}</code></td></tr>`,
+    );
+    setCacheSubject(ctx, { kind: 'discovery' });
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tilestamp</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style>
+</head><body><h1>tilestamp</h1>
+<table><thead><tr><th>TileJSON</th><th>name</th><th>format</th><th>zooms</th><th>version</th></tr></thead>
+<tbody>${rows.join('\n') || '<tr><td colspan="5">no tilesets</td></tr>'}</tbody></table>
+<p><a href="${escapeHtml(base)}/catalog.json">catalog.json</a> · <a href="${escapeHtml(base)}/health">health</a></p>
+</body></html>
+`;
+  };
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

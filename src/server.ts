@@ -1,0 +1,66 @@
+import { stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.ts';
+import { createApp } from './http/app.ts';
+import type { Logger } from './log.ts';
+import { loadDataDir } from './source/loader.ts';
+import { Registry } from './source/registry.ts';
+import type { SqliteDriver } from './storage/sqlite.ts';
+
+export interface RunningServer {
+  /** http://host:port of the listening socket (loopback when bound to all interfaces). */
+  url: string;
+  port: number;
+  registry: Registry;
+  /** Settles when the first scan has loaded and versioned every file. */
+  loaded: Promise<void>;
+  /** Stops accepting, lets requests in flight finish, then closes every file. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts listening at once (so /health answers while files are digested), then loads the data
+ * folder in the background; /ready turns 200 when it is done.
+ */
+export async function startServer(config: Config, logger: Logger, driver: SqliteDriver): Promise<RunningServer> {
+  const info = await stat(config.dataDir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new Error(`data folder ${config.dataDir} does not exist or is not a folder`);
+  const registry = new Registry();
+  const app = createApp({ registry, config, logger, driver: driver.name });
+  const server = createServer(app.callback());
+  await listen(server, config.port, config.host);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${displayHost(config.host)}:${port}`;
+  logger.info({ url, dataDir: config.dataDir }, 'listening');
+  const loaded = loadDataDir(config.dataDir, driver, registry, logger);
+  return {
+    url,
+    port,
+    registry,
+    loaded,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections?.();
+      await closed;
+      await loaded.catch(() => undefined);
+      registry.closeAll();
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}

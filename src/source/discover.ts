@@ -1,0 +1,52 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** An MBTiles file found in the data folder, with the id it is served under. */
+export interface FoundFile {
+  id: string;
+  path: string;
+}
+
+export interface ScanResult {
+  files: FoundFile[];
+  /** Files that look like tilesets but cannot be served under a safe id. */
+  skipped: { path: string; reason: string }[];
+}
+
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+const EXTENSION = '.mbtiles';
+
+/**
+ * The id a file is served under, from its path relative to the data folder: `roads.mbtiles` →
+ * `roads`, `sub/roads.mbtiles` → `sub/roads`. Undefined when a segment has characters outside
+ * `[A-Za-z0-9._-]`, is `.` or `..`, or when the file is hidden (writers stage files as dotfiles).
+ */
+export function idFromRelativePath(relative: string): string | undefined {
+  if (!relative.endsWith(EXTENSION)) return undefined;
+  const segments = relative.slice(0, -EXTENSION.length).split('/');
+  const valid = segments.every((s) => SEGMENT.test(s) && s !== '.' && s !== '..' && !s.startsWith('.'));
+  return valid && segments.length <= 2 ? segments.join('/') : undefined;
+}
+
+/** Lists `*.mbtiles` in `dir` and in its direct subfolders, sorted by id. */
+export async function scanDataDir(dir: string): Promise<ScanResult> {
+  const result: ScanResult = { files: [], skipped: [] };
+  await collect(dir, '', 1, result);
+  result.files.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return result;
+}
+
+async function collect(dir: string, prefix: string, depth: number, result: ScanResult): Promise<void> {
+  for (const name of (await readdir(dir)).sort()) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info === undefined) continue;
+    if (info.isDirectory() && depth > 0 && !name.startsWith('.')) {
+      await collect(path, `${prefix}${name}/`, depth - 1, result);
+    } else if (info.isFile() && name.endsWith(EXTENSION)) {
+      const id = idFromRelativePath(prefix + name);
+      if (id !== undefined) result.files.push({ id, path });
+      else if (!name.startsWith('.')) result.skipped.push({ path, reason: 'file name is not a valid id ([A-Za-z0-9._-])' });
+    }
+  }
+}

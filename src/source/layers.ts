@@ -1,0 +1,45 @@
+import { gunzipSync } from 'node:zlib';
+import { VectorTile } from '@mapbox/vector-tile';
+import { PbfReader } from 'pbf';
+import type { TileRow } from '../storage/mbtiles.ts';
+import type { VectorLayer } from '../storage/metadata.ts';
+import { isGzip } from '../storage/tile-format.ts';
+
+/**
+ * Builds `vector_layers` for a file whose metadata has none, by decoding a sample of its tiles:
+ * each layer's id, its attribute names with TileJSON's type words, and the zooms it was seen at.
+ * A tile that does not decode is skipped: discovery only describes, validation is elsewhere.
+ */
+export function discoverVectorLayers(tiles: Iterable<TileRow>): VectorLayer[] {
+  const layers = new Map<string, VectorLayer>();
+  for (const tile of tiles) {
+    let decoded: VectorTile;
+    try {
+      decoded = new VectorTile(new PbfReader(isGzip(tile.data) ? gunzipSync(tile.data) : tile.data));
+    } catch {
+      continue;
+    }
+    for (const [id, layer] of Object.entries(decoded.layers)) {
+      const entry = layers.get(id) ?? { id, fields: {}, minzoom: tile.z, maxzoom: tile.z };
+      entry.minzoom = Math.min(entry.minzoom ?? tile.z, tile.z);
+      entry.maxzoom = Math.max(entry.maxzoom ?? tile.z, tile.z);
+      for (let i = 0; i < layer.length; i++) {
+        for (const [key, value] of Object.entries(layer.feature(i).properties)) {
+          entry.fields[key] = mergeType(entry.fields[key], typeWord(value));
+        }
+      }
+      layers.set(id, entry);
+    }
+  }
+  return [...layers.values()];
+}
+
+function typeWord(value: unknown): string {
+  if (typeof value === 'number') return 'Number';
+  if (typeof value === 'boolean') return 'Boolean';
+  return 'String';
+}
+
+function mergeType(previous: string | undefined, next: string): string {
+  return previous === undefined || previous === next ? next : 'Mixed';
+}

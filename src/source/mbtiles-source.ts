@@ -1,0 +1,135 @@
+import { flipY } from '../storage/coords.ts';
+import { MbtilesError, MbtilesFile, messageOf, type TileRow } from '../storage/mbtiles.ts';
+import type { Metadata } from '../storage/metadata.ts';
+import type { SqliteDriver } from '../storage/sqlite.ts';
+import { contentTypeOf, formatKind, isGzip, normalizeFormat, sniffFormat, type TileFormat } from '../storage/tile-format.ts';
+import { discoverVectorLayers } from './layers.ts';
+import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
+import { type DigestResult, digestTiles } from './version.ts';
+
+const WORLD_BOUNDS: [number, number, number, number] = [-180, -85.051129, 180, 85.051129];
+/** Tiles decoded per zoom level when a vector file's metadata lists no layers. */
+const DISCOVERY_SAMPLE = 32;
+
+/** A TileSource over one MBTiles file. */
+export class MbtilesSource implements TileSource {
+  constructor(
+    readonly id: string,
+    readonly format: TileFormat,
+    readonly info: TileSourceInfo,
+    readonly digest: DigestResult,
+    /** Things worth a log line that did not stop the file from loading. */
+    readonly warnings: readonly string[],
+    readonly file: MbtilesFile,
+  ) {}
+
+  get version(): string {
+    return this.digest.version;
+  }
+
+  getTile(z: number, x: number, y: number): Tile | undefined {
+    const data = this.file.getTile(z, x, flipY(z, y));
+    if (data === undefined) return undefined;
+    // Raster files may mix PNG and JPEG (GDAL's PNG_JPEG), so each image says what it is.
+    const format = formatKind(this.format) === 'raster' ? (sniffFormat(data)?.format ?? this.format) : this.format;
+    return { data, contentType: contentTypeOf(format), gzip: isGzip(data) };
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
+
+/**
+ * Opens, validates and versions one file. Throws MbtilesError (the file is left closed) when it
+ * is not an MBTiles file tilestamp can serve: not SQLite, no tables, no tile that reads, tiles
+ * that are not what `format` says, or tiles SQLite cannot read back.
+ */
+export async function loadMbtilesSource(driver: SqliteDriver, id: string, path: string): Promise<MbtilesSource> {
+  const file = MbtilesFile.open(driver, path);
+  try {
+    const warnings = [...file.metadata.warnings];
+    const first = readOrFail(() => file.firstTile());
+    const format = decideFormat(file.metadata, first, warnings);
+    const zooms = decideZooms(file);
+    const info = describe(id, file.metadata, zooms);
+    if (formatKind(format) === 'vector' && info.vectorLayers === undefined) {
+      info.vectorLayers = readOrFail(() => discoverVectorLayers(sampleTiles(file, zooms.minzoom, zooms.maxzoom)));
+      warnings.push(`metadata lists no vector_layers; found ${info.vectorLayers.length} by decoding tiles`);
+    }
+    const digest = await digestTilesOrFail(file);
+    return new MbtilesSource(id, format, info, digest, warnings, file);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+function decideFormat(metadata: Metadata, first: TileRow | undefined, warnings: string[]): TileFormat {
+  const declared = normalizeFormat(metadata.format);
+  if (metadata.format !== undefined && declared === undefined) {
+    throw new MbtilesError(`metadata format ${JSON.stringify(metadata.format)} is not one of pbf, png, jpg, webp`);
+  }
+  const sniffed = first && first.data.length > 0 ? sniffFormat(first.data)?.format : undefined;
+  const where = first ? `tile ${first.z}/${first.x}/${first.y} (TMS)` : '';
+  if (declared === undefined) {
+    if (sniffed === undefined) {
+      throw new MbtilesError(
+        first ? `no format in metadata and ${where} is no known tile format` : 'no format in metadata and no tiles',
+      );
+    }
+    warnings.push(`metadata has no format; ${where} is ${sniffed}`);
+    return sniffed;
+  }
+  if (first === undefined) return declared;
+  if (formatKind(declared) === 'raster' && sniffed === undefined) {
+    throw new MbtilesError(`metadata format is ${declared} but ${where} is not an image`);
+  }
+  if (sniffed !== undefined && formatKind(sniffed) !== formatKind(declared)) {
+    throw new MbtilesError(`metadata format is ${declared} but ${where} is ${sniffed}`);
+  }
+  if (sniffed !== undefined && sniffed !== declared) {
+    warnings.push(`metadata format is ${declared} but ${where} is ${sniffed}; each image is sent with its own type`);
+  }
+  return declared;
+}
+
+function decideZooms(file: MbtilesFile): { minzoom: number; maxzoom: number } {
+  const { minzoom, maxzoom } = file.metadata;
+  if (minzoom !== undefined && maxzoom !== undefined) return { minzoom, maxzoom };
+  const stored = readOrFail(() => file.zoomRange());
+  if (stored === undefined) throw new MbtilesError('no tiles, and no minzoom/maxzoom in metadata');
+  return { minzoom: minzoom ?? stored.minzoom, maxzoom: maxzoom ?? stored.maxzoom };
+}
+
+function describe(id: string, metadata: Metadata, zooms: { minzoom: number; maxzoom: number }): TileSourceInfo {
+  const bounds = metadata.bounds ?? WORLD_BOUNDS;
+  const [lon, lat] = metadata.center ?? [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2];
+  const zoom = Math.min(Math.max(metadata.centerZoom ?? zooms.minzoom, zooms.minzoom), zooms.maxzoom);
+  const info: TileSourceInfo = { name: metadata.name ?? id, ...zooms, bounds, center: [lon, lat, zoom] };
+  if (metadata.description !== undefined) info.description = metadata.description;
+  if (metadata.attribution !== undefined) info.attribution = metadata.attribution;
+  if (metadata.vectorLayers !== undefined) info.vectorLayers = metadata.vectorLayers;
+  if (metadata.tilestats !== undefined) info.tilestats = metadata.tilestats;
+  return info;
+}
+
+function* sampleTiles(file: MbtilesFile, minzoom: number, maxzoom: number): Generator<TileRow> {
+  for (let z = minzoom; z <= maxzoom; z++) yield* file.tilesAtZoom(z, DISCOVERY_SAMPLE);
+}
+
+async function digestTilesOrFail(file: MbtilesFile): Promise<DigestResult> {
+  try {
+    return await digestTiles(file.walkTiles());
+  } catch (error) {
+    throw new MbtilesError(`tiles cannot be read: ${messageOf(error)}`);
+  }
+}
+
+function readOrFail<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw error instanceof MbtilesError ? error : new MbtilesError(`tiles cannot be read: ${messageOf(error)}`);
+  }
+}

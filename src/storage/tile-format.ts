@@ -1,0 +1,87 @@
+/** The tile formats tilestamp serves, as MBTiles 1.3 names them in `metadata.format`. */
+export type TileFormat = 'pbf' | 'png' | 'jpg' | 'webp';
+
+/** Vector tiles, or raster images. */
+export type TileKind = 'vector' | 'raster';
+
+interface FormatInfo {
+  kind: TileKind;
+  contentType: string;
+  /** URL extensions accepted for the format; the first one is the one we publish. */
+  extensions: readonly string[];
+}
+
+const FORMATS: Readonly<Record<TileFormat, FormatInfo>> = {
+  pbf: { kind: 'vector', contentType: 'application/vnd.mapbox-vector-tile', extensions: ['pbf', 'mvt'] },
+  png: { kind: 'raster', contentType: 'image/png', extensions: ['png'] },
+  jpg: { kind: 'raster', contentType: 'image/jpeg', extensions: ['jpg', 'jpeg'] },
+  webp: { kind: 'raster', contentType: 'image/webp', extensions: ['webp'] },
+};
+
+/** Spellings seen in the wild for `metadata.format`, mapped to ours. */
+const FORMAT_ALIASES: Readonly<Record<string, TileFormat>> = {
+  pbf: 'pbf',
+  mvt: 'pbf',
+  'application/x-protobuf': 'pbf',
+  'application/vnd.mapbox-vector-tile': 'pbf',
+  png: 'png',
+  'image/png': 'png',
+  jpg: 'jpg',
+  jpeg: 'jpg',
+  'image/jpeg': 'jpg',
+  webp: 'webp',
+  'image/webp': 'webp',
+};
+
+/** Maps a `metadata.format` value to a TileFormat; undefined when it names none we know. */
+export function normalizeFormat(value: string | undefined): TileFormat | undefined {
+  if (value === undefined) return undefined;
+  return FORMAT_ALIASES[value.trim().toLowerCase()];
+}
+
+export function formatKind(format: TileFormat): TileKind {
+  return FORMATS[format].kind;
+}
+
+export function contentTypeOf(format: TileFormat): string {
+  return FORMATS[format].contentType;
+}
+
+/** The extension put into published tile URLs. */
+export function urlExtension(format: TileFormat): string {
+  return FORMATS[format].extensions[0] as string;
+}
+
+/** Whether a URL extension fits the tileset's format (`pbf` and `mvt` both for vector). */
+export function extensionFits(format: TileFormat, ext: string): boolean {
+  return FORMATS[format].extensions.includes(ext);
+}
+
+/** What the first bytes of a tile say it is. */
+export type SniffedFormat = { format: TileFormat; gzip: boolean };
+
+/**
+ * Identifies a tile from its magic bytes: PNG, JPEG, WebP, gzip (taken as gzipped MVT, as
+ * tippecanoe and GDAL write it) or raw MVT (a protobuf whose first field is `layers`, tag 0x1a).
+ * Returns undefined for anything else, including an empty blob.
+ */
+export function sniffFormat(bytes: Uint8Array): SniffedFormat | undefined {
+  const b = bytes;
+  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) {
+    return { format: 'png', gzip: false };
+  }
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { format: 'jpg', gzip: false };
+  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return { format: 'webp', gzip: false };
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return { format: 'pbf', gzip: true };
+  if (b.length >= 2 && b[0] === 0x1a) return { format: 'pbf', gzip: false };
+  return undefined;
+}
+
+/** True when the bytes start with the gzip magic number. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+function ascii(bytes: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode(...bytes.subarray(start, end));
+}
