@@ -89,7 +89,9 @@ function decideFormat(metadata: Metadata, first: TileRow | undefined, warnings: 
     throw new MbtilesError(`metadata format is ${declared} but ${where} is ${sniffed}`);
   }
   if (sniffed !== undefined && sniffed !== declared) {
-    warnings.push(`metadata format is ${declared} but ${where} is ${sniffed}; each image is sent with its own type`);
+    // The tiles are the truth; GDAL 3.6, for one, labels its WebP tiles `png`.
+    warnings.push(`metadata format is ${declared} but ${where} is ${sniffed}; serving the tileset as ${sniffed}`);
+    return sniffed;
   }
   return declared;
 }
