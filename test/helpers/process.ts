@@ -1,0 +1,85 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { REPO } from './fixtures.ts';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  /** Every stdout line so far (JSON log lines). */
+  stdout: string[];
+  stderr: () => string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Spawns a tilestamp server process (`command args`) from the repository root, waits for its
+ * "listening" log line and then for /ready, and returns its URL. Fails after `timeoutMs`.
+ */
+export function spawnServer(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<ServerProcess> {
+  const child = spawn(command, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout: string[] = [];
+  let stderr = '';
+  let buffered = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no "listening" line within ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout.join('\n')}`));
+    }, timeoutMs);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before listening; stderr: ${stderr}`));
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        stdout.push(line);
+        const parsed = tryJson(line);
+        if (parsed?.msg === 'listening' && typeof parsed.url === 'string') {
+          const url = parsed.url;
+          waitReady(url, timeoutMs).then(() => {
+            clearTimeout(timer);
+            resolve({
+              child,
+              url,
+              stdout,
+              stderr: () => stderr,
+              stop: () => {
+                child.kill('SIGTERM');
+                return exited;
+              },
+            });
+          }, reject);
+        }
+      }
+    });
+  });
+}
+
+async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/ready`).catch(() => undefined);
+    if (res?.status === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url}/ready never answered 200`);
+}
+
+function tryJson(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPTIONS } from '../../src/config.ts';
+import { copyFixture, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { json, rawRequest } from '../helpers/http.ts';
+import { spawnServer } from '../helpers/process.ts';
+
+const CLI = join(REPO, 'dist/cli.js');
+let dir: string;
+
+beforeAll(() => {
+  dir = tempDir();
+  copyFixture('world_cities.mbtiles', dir);
+});
+
+afterAll(() => removeDir(dir));
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  return spawnSync('node', [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+}
+
+describe('tilestamp command line', () => {
+  it('--help lists every option with its environment variable, and exits 0', () => {
+    const run = cli(['--help']);
+    expect(run.status).toBe(0);
+    for (const option of OPTIONS) {
+      expect(run.stdout).toContain(`--${option.flag}`);
+      if (option.env) expect(run.stdout).toContain(option.env);
+    }
+    expect(run.stdout).toContain('tilestamp version FILE');
+  });
+
+  it.each([
+    [['serve', '--port', 'abc'], /--port must be a whole number/],
+    [['serve', '--port', '70000'], /--port must be a whole number/],
+    [['serve', '--bogus'], /Unknown option '--bogus'/],
+    [['serve', '--max-age', '-5'], /max-age/],
+    [['serve', '--log-level', 'loud'], /--log-level must be one of/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['version'], /version needs at least one FILE/],
+  ])('%j: one-line error on stderr and exit code 2', (args, message) => {
+    const run = cli(args);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it('rejects a bad TILESTAMP_PORT the same way', () => {
+    const run = cli(['serve'], { TILESTAMP_PORT: 'eighty' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--port must be a whole number.*eighty/);
+  });
+
+  it('exits 1 with a clear message when the data folder does not exist', () => {
+    const run = cli(['serve', '--data', join(dir, 'nope'), '--port', '0', '--host', '127.0.0.1']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/data folder .*nope does not exist/);
+  });
+
+  it('serves the folder and port given by TILESTAMP_* variables, and stops cleanly on SIGTERM', async () => {
+    const server = await spawnServer('node', [CLI, 'serve'], {
+      TILESTAMP_DATA: dir,
+      TILESTAMP_PORT: '0',
+      TILESTAMP_HOST: '127.0.0.1',
+      TILESTAMP_MAX_AGE: '7',
+    });
+    try {
+      const res = await rawRequest(`${server.url}/tiles/world_cities/0/0/0.pbf`);
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('public, max-age=7');
+      const loaded = server.stdout.map((l) => JSON.parse(l)).find((l) => l.msg === 'tileset loaded');
+      expect(loaded).toMatchObject({ tileset: 'world_cities', level: 30 });
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('runs with `npm start -- --data X --port Y`, flags beating the environment', async () => {
+    const server = await spawnServer('npm', ['start', '--silent', '--', '--data', dir, '--port', '0', '--host', '127.0.0.1'], {
+      TILESTAMP_DATA: join(dir, 'not-this-one'),
+    });
+    try {
+      const catalog = json<{ id: string }[]>(await rawRequest(`${server.url}/catalog.json`));
+      expect(catalog.map((e) => e.id)).toEqual(['world_cities']);
+    } finally {
+      server.child.kill('SIGTERM');
+      // npm forwards the signal to the server; its exit code is npm's to report.
+      await new Promise((r) => server.child.once('exit', r));
+    }
+  });
+});

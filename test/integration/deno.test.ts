@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
+import { type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const DENO = join(REPO, 'node_modules/deno/deno');
+
+let dir: string;
+let deno: ServerProcess;
+let node: TestServer;
+
+beforeAll(async () => {
+  expect(existsSync(DENO), 'the deno dev dependency is installed').toBe(true);
+  dir = tempDir();
+  copyFixture('countries.mbtiles', dir);
+  copyFixture('world_cities.mbtiles', dir);
+  gdalRaster(dir, 'raster.mbtiles', 'PNG');
+  // `deno task start` as a user runs it, from the repository, on src/ as it is (no build step).
+  deno = await spawnServer(DENO, ['task', '--quiet', 'start', '--data', dir, '--port', '0', '--host', '127.0.0.1'], {}, 120_000);
+  node = await startTestServer(dir);
+}, 180_000);
+
+afterAll(async () => {
+  await deno?.stop();
+  await node?.close();
+  removeDir(dir);
+});
+
+describe('under Deno', () => {
+  it('reads the files with the node:sqlite driver', async () => {
+    const health = json<{ driver: string; status: string }>(await rawRequest(`${deno.url}/health`));
+    expect(health).toMatchObject({ driver: 'node:sqlite', status: 'ok' });
+  });
+
+  it('publishes the same versions as Node for the same files', async () => {
+    const fromDeno = json<{ id: string; version: string }[]>(await rawRequest(`${deno.url}/catalog.json`));
+    const fromNode = json<{ id: string; version: string }[]>(await rawRequest(`${node.url}/catalog.json`));
+    expect(fromDeno.map((e) => e.id)).toEqual(['countries', 'raster', 'world_cities']);
+    expect(fromDeno.map((e) => [e.id, e.version])).toEqual(fromNode.map((e) => [e.id, e.version]));
+  });
+
+  it('serves TileJSON with versioned URLs', async () => {
+    const tj = json<{ tilejson: string; tiles: string[] }>(await rawRequest(`${deno.url}/tiles/countries.json`));
+    expect(tj.tilejson).toBe('3.0.0');
+    expect(tj.tiles[0]).toMatch(new RegExp(`^${deno.url}/tiles/countries/\\{z\\}/\\{x\\}/\\{y\\}\\.pbf\\?v=[0-9a-f]{16}$`));
+  });
+
+  it('serves a vector tile byte for byte, gzipped or not, and a raster tile as an image', async () => {
+    const stored = readStoredTiles(join(dir, 'countries.mbtiles')).find((t) => t.z === 1 && t.x === 1 && t.y === 1)!;
+    const gz = await getGzip(`${deno.url}/tiles/countries/1/1/0.pbf`);
+    expect(gz.status).toBe(200);
+    expect(header(gz, 'content-type')).toBe('application/vnd.mapbox-vector-tile');
+    expect(header(gz, 'content-encoding')).toBe('gzip');
+    expect(gz.body.equals(stored.data)).toBe(true);
+    const plain = await rawRequest(`${deno.url}/tiles/countries/1/1/0.pbf`);
+    const plainNode = await rawRequest(`${node.url}/tiles/countries/1/1/0.pbf`);
+    expect(plain.body.equals(plainNode.body)).toBe(true);
+    const raster = await rawRequest(`${deno.url}/tiles/raster/0/0/0.png`);
+    const storedRaster = readStoredTiles(join(dir, 'raster.mbtiles')).find((t) => t.z === 0)!;
+    expect(header(raster, 'content-type')).toBe('image/png');
+    expect(raster.body.equals(storedRaster.data)).toBe(true);
+  });
+});
