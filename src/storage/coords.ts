@@ -12,7 +12,7 @@ export function flipY(z: number, y: number): number {
 /** True when x and y lie on the grid of zoom z. */
 export function onGrid(z: number, x: number, y: number): boolean {
   const size = 2 ** z;
-  return x < size && y < size;
+  return x >= 0 && y >= 0 && x < size && y < size;
 }
 
 /**

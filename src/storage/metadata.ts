@@ -64,8 +64,8 @@ export function parseMetadata(rows: ReadonlyArray<{ name: unknown; value: unknow
 
 function parseZoom(text: string | undefined, key: string, warnings: string[]): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
-  const value = Number(text);
-  if (Number.isInteger(value) && value >= 0 && value <= MAX_ZOOM) return value;
+  const value = /^\s*[0-9]+(\.0+)?\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (value <= MAX_ZOOM) return value;
   warnings.push(`${key} ${JSON.stringify(text)} is not a zoom level from 0 to ${MAX_ZOOM}; ignored`);
   return undefined;
 }
@@ -93,7 +93,9 @@ function parseCenter(text: string | undefined, meta: Metadata): void {
   if (v && Math.abs(v[0]!) <= 180 && Math.abs(v[1]!) <= 90) {
     meta.center = [v[0]!, v[1]!];
     const zoom = v[2];
-    if (zoom !== undefined && Number.isInteger(zoom) && zoom >= 0 && zoom <= MAX_ZOOM) meta.centerZoom = zoom;
+    if (zoom === undefined) return;
+    if (Number.isInteger(zoom) && zoom >= 0 && zoom <= MAX_ZOOM) meta.centerZoom = zoom;
+    else meta.warnings.push(`center zoom ${zoom} is not a zoom level from 0 to ${MAX_ZOOM}; ignored`);
     return;
   }
   meta.warnings.push(`center ${JSON.stringify(text)} is not "longitude,latitude,zoom"; ignored`);

@@ -36,7 +36,9 @@ const FORMAT_ALIASES: Readonly<Record<string, TileFormat>> = {
 /** Maps a `metadata.format` value to a TileFormat; undefined when it names none we know. */
 export function normalizeFormat(value: string | undefined): TileFormat | undefined {
   if (value === undefined) return undefined;
-  return FORMAT_ALIASES[value.trim().toLowerCase()];
+  const key = value.trim().toLowerCase();
+  // Own keys only: `constructor` or `__proto__` in a file must not resolve to Object's members.
+  return Object.hasOwn(FORMAT_ALIASES, key) ? FORMAT_ALIASES[key] : undefined;
 }
 
 export function formatKind(format: TileFormat): TileKind {

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type CacheSubject,
+  cacheControl,
+  IMMUTABLE_MAX_AGE,
+  requestedVersion,
+  versionMatches,
+} from '../../src/http/cache-policy.ts';
+
+const CURRENT = '3f2a9c0d1e4b5a67';
+const OLDER = '0b1c2d3e4f5a6b7c';
+const tile = (requested: string | undefined): CacheSubject => ({ kind: 'tile', requested, current: CURRENT });
+
+describe('cacheControl', () => {
+  it.each<[string, CacheSubject, number, string]>([
+    ['tile, v = current', tile(CURRENT), 60, 'public, max-age=31536000, immutable'],
+    ['tile, v = current, other maxAge', tile(CURRENT), 0, 'public, max-age=31536000, immutable'],
+    ['tile, no v', tile(undefined), 60, 'public, max-age=60'],
+    ['tile, no v, maxAge 0', tile(undefined), 0, 'public, max-age=0'],
+    ['tile, no v, maxAge 3600', tile(undefined), 3600, 'public, max-age=3600'],
+    ['tile, stale v', tile(OLDER), 60, 'no-cache'],
+    ['tile, future v (not loaded here yet)', tile('ffffffffffffffff'), 60, 'no-cache'],
+    ['tile, truncated prefix of current', tile(CURRENT.slice(0, 8)), 60, 'no-cache'],
+    ['tile, current plus a suffix', tile(`${CURRENT}0`), 60, 'no-cache'],
+    ['tile, current in upper case', tile(CURRENT.toUpperCase()), 60, 'no-cache'],
+    ['tile, current with spaces', tile(` ${CURRENT} `), 60, 'no-cache'],
+    ['tile, empty v', tile(''), 60, 'no-cache'],
+    ['tile, garbage v', tile('<script>'), 60, 'no-cache'],
+    ['discovery', { kind: 'discovery' }, 60, 'no-cache, must-revalidate'],
+    ['status', { kind: 'status' }, 60, 'no-store'],
+    ['error', { kind: 'error' }, 60, 'no-store'],
+  ])('%s → %s', (_name, subject, maxAge, expected) => {
+    expect(cacheControl(subject, maxAge)).toBe(expected);
+  });
+
+  it('keeps versioned tiles for one year', () => {
+    expect(IMMUTABLE_MAX_AGE).toBe(365 * 24 * 60 * 60);
+    expect(cacheControl(tile(CURRENT), 60)).toContain(`max-age=${IMMUTABLE_MAX_AGE}`);
+  });
+
+  it.each<CacheSubject>([tile(OLDER), tile(''), { kind: 'discovery' }, { kind: 'status' }, { kind: 'error' }])(
+    'never lets a cache keep %j without asking',
+    (subject) => {
+      expect(cacheControl(subject, 31_536_000)).not.toMatch(/immutable|max-age=[1-9]/);
+    },
+  );
+});
+
+describe('versionMatches', () => {
+  it.each([
+    [CURRENT, CURRENT, true],
+    [OLDER, CURRENT, false],
+    [CURRENT.slice(0, 15), CURRENT, false],
+    [CURRENT.toUpperCase(), CURRENT, false],
+    [`${CURRENT} `, CURRENT, false],
+    ['', CURRENT, false],
+    [CURRENT, OLDER, false],
+  ])('%j vs current %j → %s', (requested, current, expected) => {
+    expect(versionMatches(requested, current)).toBe(expected);
+  });
+});
+
+describe('requestedVersion', () => {
+  it.each<[string | string[] | undefined, string | undefined]>([
+    [undefined, undefined],
+    ['', ''],
+    [CURRENT, CURRENT],
+    [[CURRENT, CURRENT], ''],
+    [[CURRENT, OLDER], ''],
+    [[], ''],
+  ])('%j → %j', (input, expected) => {
+    expect(requestedVersion(input)).toBe(expected);
+  });
+
+  it('a repeated v never earns an immutable answer, even when every copy is current', () => {
+    const requested = requestedVersion([CURRENT, CURRENT]);
+    expect(cacheControl({ kind: 'tile', requested, current: CURRENT }, 60)).toBe('no-cache');
+  });
+});
