@@ -5,6 +5,7 @@ import { type Config, parseCommandLine, USAGE } from './config.ts';
 import { createLogger } from './log.ts';
 import { startServer } from './server.ts';
 import { loadMbtilesSource } from './source/mbtiles-source.ts';
+import type { VersionOptions } from './source/version.ts';
 import { loadSqliteDriver } from './storage/driver.ts';
 import { messageOf } from './storage/mbtiles.ts';
 
@@ -20,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (command.name === 'version') return printVersions(command.files);
+  if (command.name === 'version') return printVersions(command.files, command.versioning);
   return serve(command.config);
 }
 
@@ -49,13 +50,13 @@ async function serve(config: Config): Promise<number> {
 }
 
 /** `tilestamp version FILE...`: what the server would publish for each file, for pipelines to log. */
-async function printVersions(files: string[]): Promise<number> {
+async function printVersions(files: string[], versioning: VersionOptions): Promise<number> {
   const driver = await loadSqliteDriver();
   let failures = 0;
   for (const path of files) {
     const id = basename(path).replace(/\.mbtiles$/, '');
     try {
-      const source = await loadMbtilesSource(driver, id, path);
+      const source = await loadMbtilesSource(driver, id, path, versioning);
       source.close();
       process.stdout.write(`${source.version}  ${id}  ${path}\n`);
     } catch (error) {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
+import { VERSION_SOURCES, type VersionFrom, type VersionOptions } from './source/version.ts';
 
 /** Everything `tilestamp serve` can be told, after flags and environment are merged. */
 export interface Config {
@@ -15,9 +16,16 @@ export interface Config {
   /** Value of Access-Control-Allow-Origin. */
   corsOrigin: string;
   logLevel: LogLevel;
+  /** How each tileset's version is derived. */
+  versioning: VersionOptions;
+  /** Seconds between keep-alive comments on the Server-Sent Events stream. */
+  sseHeartbeat: number;
 }
 
-export type Command = { name: 'serve'; config: Config } | { name: 'version'; files: string[] } | { name: 'help' };
+export type Command =
+  | { name: 'serve'; config: Config }
+  | { name: 'version'; files: string[]; versioning: VersionOptions }
+  | { name: 'help' };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
 
@@ -45,12 +53,33 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'max-age', env: 'TILESTAMP_MAX_AGE', value: 'S', help: 'max-age of tiles requested without ?v=', fallback: '60' },
   { flag: 'cors', env: 'TILESTAMP_CORS', value: 'ORIGIN', help: 'Access-Control-Allow-Origin value', fallback: '*' },
   { flag: 'log-level', env: 'TILESTAMP_LOG_LEVEL', value: 'L', help: LOG_LEVELS.join('|'), fallback: 'info' },
+  {
+    flag: 'version-from',
+    env: 'TILESTAMP_VERSION_FROM',
+    value: 'SRC',
+    help: 'content (tiles) | file (raw bytes) | metadata (agg_tiles_hash or --version-key)',
+    fallback: 'content',
+  },
+  {
+    flag: 'version-key',
+    env: 'TILESTAMP_VERSION_KEY',
+    value: 'KEY',
+    help: 'metadata key to use when a file has no agg_tiles_hash',
+  },
+  {
+    flag: 'sse-heartbeat',
+    env: 'TILESTAMP_SSE_HEARTBEAT',
+    value: 'S',
+    help: 'seconds between keep-alives on the events stream',
+    fallback: '15',
+  },
   { flag: 'help', help: 'print this help and exit' },
 ];
 
 export const USAGE = `Usage:
   tilestamp serve [options]      serve every .mbtiles file in the data folder
   tilestamp version FILE...      print "version  id  path" for each file, as the server derives it
+                                 (with --version-from and --version-key as given)
 
 Options (each also from its environment variable; a flag wins):
 ${OPTIONS.map((o) => `  --${`${o.flag}${o.value ? ` ${o.value}` : ''}`.padEnd(18)} ${o.help}${o.fallback ? ` [${o.fallback}]` : ''}${o.env ? `  (${o.env})` : ''}`).join('\n')}
@@ -75,13 +104,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   const { values, positionals } = parsed;
   if (values.help) return { ok: true, command: { name: 'help' } };
   const [name = 'serve', ...rest] = positionals;
-  if (name === 'version') {
-    return rest.length > 0
-      ? { ok: true, command: { name, files: rest } }
-      : { ok: false, error: 'version needs at least one FILE' };
-  }
-  if (name !== 'serve') return { ok: false, error: `unknown command ${JSON.stringify(name)}` };
-  if (rest.length > 0) return { ok: false, error: `unexpected argument ${JSON.stringify(rest[0])}` };
+  if (name !== 'serve' && name !== 'version') return { ok: false, error: `unknown command ${JSON.stringify(name)}` };
   const pick = (flag: string): string | undefined => {
     const spec = OPTIONS.find((o) => o.flag === flag) as OptionSpec;
     const value = values[flag];
@@ -90,15 +113,35 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     const fromEnv = spec.env ? env[spec.env] : undefined;
     return fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.fallback;
   };
-  return buildConfig(pick);
+  const versioning = buildVersioning(pick);
+  if (typeof versioning === 'string') return { ok: false, error: versioning };
+  if (name === 'version') {
+    if (rest.length === 0) return { ok: false, error: 'version needs at least one FILE' };
+    return { ok: true, command: { name, files: rest, versioning } };
+  }
+  if (rest.length > 0) return { ok: false, error: `unexpected argument ${JSON.stringify(rest[0])}` };
+  return buildConfig(pick, versioning);
 }
 
-function buildConfig(pick: (flag: string) => string | undefined): ParseResult {
+/** The version options, or an error sentence. */
+function buildVersioning(pick: (flag: string) => string | undefined): VersionOptions | string {
+  const from = pick('version-from') as VersionFrom;
+  if (!VERSION_SOURCES.includes(from)) return `--version-from must be one of ${VERSION_SOURCES.join(', ')}, got ${from}`;
+  const key = pick('version-key');
+  if (key !== undefined && from !== 'metadata') return '--version-key only applies with --version-from metadata';
+  return { from, key };
+}
+
+function buildConfig(pick: (flag: string) => string | undefined, versioning: VersionOptions): ParseResult {
   const port = integer(pick('port'), 0, 65535);
   if (port === undefined) return { ok: false, error: `--port must be a whole number from 0 to 65535, got ${pick('port')}` };
   const maxAge = integer(pick('max-age'), 0, 31_536_000);
   if (maxAge === undefined)
     return { ok: false, error: `--max-age must be whole seconds from 0 to 31536000, got ${pick('max-age')}` };
+  const sseHeartbeat = integer(pick('sse-heartbeat'), 1, 3600);
+  if (sseHeartbeat === undefined) {
+    return { ok: false, error: `--sse-heartbeat must be whole seconds from 1 to 3600, got ${pick('sse-heartbeat')}` };
+  }
   const logLevel = pick('log-level') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) return { ok: false, error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` };
   const publicUrl = pick('public-url');
@@ -125,6 +168,8 @@ function buildConfig(pick: (flag: string) => string | undefined): ParseResult {
         maxAge,
         corsOrigin: pick('cors') as string,
         logLevel,
+        versioning,
+        sseHeartbeat,
       },
     },
   };

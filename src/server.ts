@@ -28,12 +28,12 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
   if (!info?.isDirectory()) throw new Error(`data folder ${config.dataDir} does not exist or is not a folder`);
   const registry = new Registry();
   const app = createApp({ registry, config, logger, driver: driver.name });
-  const server = createServer(app.callback());
+  const server = createServer(app.koa.callback());
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;
   const url = `http://${displayHost(config.host)}:${port}`;
   logger.info({ url, dataDir: config.dataDir }, 'listening');
-  const loaded = loadDataDir(config.dataDir, driver, registry, logger);
+  const loaded = loadDataDir(config.dataDir, driver, registry, logger, config.versioning);
   return {
     url,
     port,
@@ -41,6 +41,7 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
     loaded,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      app.events.closeAll();
       server.closeIdleConnections?.();
       await closed;
       await loaded.catch(() => undefined);

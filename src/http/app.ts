@@ -1,11 +1,14 @@
 import Router from '@koa/router';
-import Koa from 'koa';
+import Koa, { type Context, type Next } from 'koa';
+import compress from 'koa-compress';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Registry } from '../source/registry.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
+import { VersionEvents, versionDocument } from './events.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
+import { sendDiscovery } from './respond.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
 import { tilesHandler } from './tile-routes.ts';
 
@@ -17,22 +20,36 @@ export interface AppDeps {
   driver: string;
 }
 
-/** The Koa application: middleware in the order they wrap each other, then the routes. */
-export function createApp({ registry, config, logger, driver }: AppDeps): Koa {
-  const app = new Koa();
-  app.proxy = config.trustProxy;
-  app.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
+export interface App {
+  koa: Koa;
+  /** The open Server-Sent Events streams; closed on shutdown. */
+  events: VersionEvents;
+}
+
+/**
+ * The Koa application: middleware in the order they wrap each other, then the routes.
+ * JSON and HTML are compressed for clients that accept it; tiles and the event stream never are.
+ */
+export function createApp({ registry, config, logger, driver }: AppDeps): App {
+  const koa = new Koa();
+  koa.proxy = config.trustProxy;
+  koa.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
+  const events = new VersionEvents(registry, config.sseHeartbeat * 1000);
+  const compressed = compress({ threshold: 1024, filter: () => true });
+  const compressJson = (ctx: Context, next: Next) => (ctx.path.endsWith('.json') ? compressed(ctx, next) : next());
   const router = new Router();
-  router.get('/', indexHandler(registry, config));
-  router.get('/catalog.json', catalogHandler(registry, config));
-  router.get('/tiles/*rest', tilesHandler(registry, config));
+  router.get('/', compressed, indexHandler(registry, config));
+  router.get('/catalog.json', compressed, catalogHandler(registry, config));
+  router.get('/tiles/*rest', compressJson, tilesHandler(registry, config));
+  router.get('/api/tile-version', compressed, (ctx) => sendDiscovery(ctx, versionDocument(registry)));
+  router.get('/api/tile-version/events', events.handler());
   router.get('/health', healthHandler(registry, driver));
   router.get('/ready', readyHandler(registry));
-  app.use(requestLogMiddleware(logger));
-  app.use(corsMiddleware(config.corsOrigin));
-  app.use(cacheMiddleware(config.maxAge));
-  app.use(errorMiddleware(logger));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
-  return app;
+  koa.use(requestLogMiddleware(logger));
+  koa.use(corsMiddleware(config.corsOrigin));
+  koa.use(cacheMiddleware(config.maxAge));
+  koa.use(errorMiddleware(logger));
+  koa.use(router.routes());
+  koa.use(router.allowedMethods());
+  return { koa, events };
 }

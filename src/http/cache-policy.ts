@@ -9,6 +9,8 @@ export type CacheSubject =
   | { kind: 'discovery' }
   /** Liveness and readiness: always fresh. */
   | { kind: 'status' }
+  /** The Server-Sent Events stream. */
+  | { kind: 'events' }
   /** Any 4xx or 5xx that is not a missing tile. */
   | { kind: 'error' };
 
@@ -25,6 +27,8 @@ export function cacheControl(subject: CacheSubject, maxAge: number): string {
       return versionMatches(subject.requested, subject.current) ? `public, max-age=${IMMUTABLE_MAX_AGE}, immutable` : 'no-cache';
     case 'discovery':
       return 'no-cache, must-revalidate';
+    case 'events':
+      return 'no-cache';
     case 'status':
     case 'error':
       return 'no-store';

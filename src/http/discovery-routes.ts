@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Registry } from '../source/registry.ts';
 import type { TileSource } from '../source/tile-source.ts';
 import { requestBase } from './lookup.ts';
-import { setCacheSubject } from './middleware.ts';
+import { sendDiscovery } from './respond.ts';
 import { tileJsonUrl } from './tilejson.ts';
 
 function servingSources(registry: Registry): TileSource[] {
@@ -14,8 +14,7 @@ function servingSources(registry: Registry): TileSource[] {
 export function catalogHandler(registry: Registry, config: Config) {
   return function serveCatalog(ctx: Context): void {
     const base = requestBase(ctx, config);
-    setCacheSubject(ctx, { kind: 'discovery' });
-    ctx.body = servingSources(registry).map((source) => ({
+    const catalog = servingSources(registry).map((source) => ({
       id: source.id,
       name: source.info.name,
       format: source.format,
@@ -24,6 +23,7 @@ export function catalogHandler(registry: Registry, config: Config) {
       maxzoom: source.info.maxzoom,
       tilejson: tileJsonUrl(base, source.id),
     }));
+    sendDiscovery(ctx, catalog);
   };
 }
 
@@ -36,17 +36,16 @@ export function indexHandler(registry: Registry, config: Config) {
         `<tr><td><a href="${escapeHtml(tileJsonUrl(base, s.id))}">${escapeHtml(s.id)}</a></td><td>${escapeHtml(s.info.name)}</td>` +
         `<td>${s.format}</td><td>${s.info.minzoom}–${s.info.maxzoom}</td><td><code>${s.version}</code></td></tr>`,
     );
-    setCacheSubject(ctx, { kind: 'discovery' });
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = `<!doctype html>
+    const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tilestamp</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style>
 </head><body><h1>tilestamp</h1>
 <table><thead><tr><th>TileJSON</th><th>name</th><th>format</th><th>zooms</th><th>version</th></tr></thead>
 <tbody>${rows.join('\n') || '<tr><td colspan="5">no tilesets</td></tr>'}</tbody></table>
-<p><a href="${escapeHtml(base)}/catalog.json">catalog.json</a> · <a href="${escapeHtml(base)}/health">health</a></p>
+<p><a href="${escapeHtml(base)}/catalog.json">catalog.json</a> · <a href="${escapeHtml(base)}/api/tile-version">api/tile-version</a> · <a href="${escapeHtml(base)}/health">health</a></p>
 </body></html>
 `;
+    sendDiscovery(ctx, html, 'text/html; charset=utf-8');
   };
 }
 

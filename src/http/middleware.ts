@@ -29,6 +29,8 @@ export function cacheMiddleware(maxAge: number) {
 export function corsMiddleware(origin: string) {
   return async function cors(ctx: Context, next: Next): Promise<void> {
     ctx.set('Access-Control-Allow-Origin', origin);
+    // Let pages read the validators and the served version (tilestamp.js uses the latter).
+    ctx.set('Access-Control-Expose-Headers', 'ETag, X-Tilestamp-Version');
     if (origin !== '*') ctx.vary('Origin');
     await next();
   };

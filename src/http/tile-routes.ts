@@ -7,12 +7,17 @@ import type { Tile, TileSource } from '../source/tile-source.ts';
 import { extensionFits, formatKind } from '../storage/tile-format.ts';
 import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
+import { tileEtag } from './etag.ts';
 import { requestBase, requireSource } from './lookup.ts';
 import { setCacheSubject } from './middleware.ts';
+import { sendDiscovery } from './respond.ts';
 import { parseTileCoordinates, parseTilePath } from './tile-path.ts';
 import { buildTileJson } from './tilejson.ts';
 
 const gunzipAsync = promisify(gunzip);
+
+/** Names the version a tileset serves now, so operators (and clients) can see it on any answer. */
+export const VERSION_HEADER = 'X-Tilestamp-Version';
 
 /** GET /tiles/{id}.json and GET /tiles/{id}/{z}/{x}/{y}.{ext}: parse, look up, read, answer. */
 export function tilesHandler(registry: Registry, config: Config) {
@@ -21,11 +26,8 @@ export function tilesHandler(registry: Registry, config: Config) {
     const request = parseTilePath(ctx.path.slice('/tiles/'.length));
     if (request === undefined) throw new HttpError(404, 'not found');
     const source = requireSource(registry, request.id);
-    if (request.kind === 'tilejson') {
-      setCacheSubject(ctx, { kind: 'discovery' });
-      ctx.body = buildTileJson(requestBase(ctx, config), source);
-      return;
-    }
+    ctx.set(VERSION_HEADER, source.version);
+    if (request.kind === 'tilejson') return sendDiscovery(ctx, buildTileJson(requestBase(ctx, config), source));
     if (!extensionFits(source.format, request.ext)) {
       throw new HttpError(400, `tileset ${source.id} holds ${source.format} tiles; .${request.ext} does not fit`);
     }
@@ -33,6 +35,7 @@ export function tilesHandler(registry: Registry, config: Config) {
     if (!coords.ok) throw new HttpError(coords.status, coords.message);
     const tile = source.getTile(coords.z, coords.x, coords.y);
     setCacheSubject(ctx, { kind: 'tile', requested: requestedVersion(ctx.query.v), current: source.version });
+    ctx.compress = false; // tiles are sent as stored, never recompressed
     if (tile === undefined) return answerMissing(ctx, source, `${coords.z}/${coords.x}/${coords.y}`);
     await answerTile(ctx, source, tile);
   };
@@ -52,22 +55,23 @@ function answerMissing(ctx: Context, source: TileSource, where: string): void {
 /**
  * Gzipped vector tiles go out as stored with `Content-Encoding: gzip` to clients that accept
  * gzip, and gunzipped to the others. Images are sent as they are, never with an encoding.
+ * A matching If-None-Match gets 304 before anything is decompressed.
  */
 async function answerTile(ctx: Context, source: TileSource, tile: Tile): Promise<void> {
-  ctx.type = tile.contentType;
-  if (formatKind(source.format) === 'raster') {
-    ctx.body = tile.data;
+  const vector = formatKind(source.format) === 'vector';
+  if (vector) ctx.vary('Accept-Encoding');
+  const gunzipped = vector && tile.gzip && ctx.acceptsEncodings('gzip', 'identity') !== 'gzip';
+  ctx.etag = tileEtag(tile, gunzipped);
+  ctx.status = 200;
+  if (ctx.fresh) {
+    ctx.status = 304;
     return;
   }
-  ctx.vary('Accept-Encoding');
-  if (!tile.gzip) {
-    ctx.body = tile.data;
-  } else if (ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
-    ctx.set('Content-Encoding', 'gzip');
-    ctx.body = tile.data;
-  } else {
-    ctx.body = await gunzipAsync(tile.data).catch((error: Error) => {
-      throw new Error(`tile of ${source.id} is not valid gzip: ${error.message}`);
-    });
-  }
+  ctx.type = tile.contentType;
+  if (vector && tile.gzip && !gunzipped) ctx.set('Content-Encoding', 'gzip');
+  ctx.body = gunzipped
+    ? await gunzipAsync(tile.data).catch((error: Error) => {
+        throw new Error(`tile of ${source.id} is not valid gzip: ${error.message}`);
+      })
+    : tile.data;
 }

@@ -5,7 +5,14 @@ import type { SqliteDriver } from '../storage/sqlite.ts';
 import { contentTypeOf, formatKind, isGzip, normalizeFormat, sniffFormat, type TileFormat } from '../storage/tile-format.ts';
 import { discoverVectorLayers } from './layers.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
-import { type DigestResult, digestTiles } from './version.ts';
+import {
+  DEFAULT_VERSIONING,
+  type DigestResult,
+  digestFile,
+  digestTiles,
+  metadataVersion,
+  type VersionOptions,
+} from './version.ts';
 
 const WORLD_BOUNDS: [number, number, number, number] = [-180, -85.051129, 180, 85.051129];
 /** Tiles decoded per zoom level when a vector file's metadata lists no layers. */
@@ -28,11 +35,15 @@ export class MbtilesSource implements TileSource {
   }
 
   getTile(z: number, x: number, y: number): Tile | undefined {
-    const data = this.file.getTile(z, x, flipY(z, y));
+    const yTms = flipY(z, y);
+    const data = this.file.getTile(z, x, yTms);
     if (data === undefined) return undefined;
     // Raster files may mix PNG and JPEG (GDAL's PNG_JPEG), so each image says what it is.
     const format = formatKind(this.format) === 'raster' ? (sniffFormat(data)?.format ?? this.format) : this.format;
-    return { data, contentType: contentTypeOf(format), gzip: isGzip(data) };
+    const tile: Tile = { data, contentType: contentTypeOf(format), gzip: isGzip(data) };
+    const storedId = this.file.getTileId(z, x, yTms);
+    if (storedId !== undefined) tile.storedId = storedId;
+    return tile;
   }
 
   close(): void {
@@ -45,7 +56,12 @@ export class MbtilesSource implements TileSource {
  * is not an MBTiles file tilestamp can serve: not SQLite, no tables, no tile that reads, tiles
  * that are not what `format` says, or tiles SQLite cannot read back.
  */
-export async function loadMbtilesSource(driver: SqliteDriver, id: string, path: string): Promise<MbtilesSource> {
+export async function loadMbtilesSource(
+  driver: SqliteDriver,
+  id: string,
+  path: string,
+  versioning: VersionOptions = DEFAULT_VERSIONING,
+): Promise<MbtilesSource> {
   const file = MbtilesFile.open(driver, path);
   try {
     const warnings = [...file.metadata.warnings];
@@ -57,7 +73,7 @@ export async function loadMbtilesSource(driver: SqliteDriver, id: string, path: 
       info.vectorLayers = readOrFail(() => discoverVectorLayers(sampleTiles(file, zooms.minzoom, zooms.maxzoom)));
       warnings.push(`metadata lists no vector_layers; found ${info.vectorLayers.length} by decoding tiles`);
     }
-    const digest = await digestTilesOrFail(file);
+    const digest = await deriveVersion(file, versioning);
     return new MbtilesSource(id, format, info, digest, warnings, file);
   } catch (error) {
     file.close();
@@ -120,11 +136,20 @@ function* sampleTiles(file: MbtilesFile, minzoom: number, maxzoom: number): Gene
   for (let z = minzoom; z <= maxzoom; z++) yield* file.tilesAtZoom(z, DISCOVERY_SAMPLE);
 }
 
-async function digestTilesOrFail(file: MbtilesFile): Promise<DigestResult> {
+/** The version per `--version-from` (README, "Versions"); a failure rejects the file. */
+async function deriveVersion(file: MbtilesFile, versioning: VersionOptions): Promise<DigestResult> {
   try {
-    return await digestTiles(file.walkTiles());
+    switch (versioning.from) {
+      case 'content':
+        return await digestTiles(file.walkTiles());
+      case 'file':
+        return await digestFile(file.path);
+      case 'metadata':
+        return { version: metadataVersion(file.metadata.values, versioning.key), tiles: undefined, bytes: 0 };
+    }
   } catch (error) {
-    throw new MbtilesError(`tiles cannot be read: ${messageOf(error)}`);
+    const what = versioning.from === 'content' ? 'tiles cannot be read' : `no ${versioning.from} version`;
+    throw new MbtilesError(`${what}: ${messageOf(error)}`);
   }
 }
 

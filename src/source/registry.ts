@@ -6,6 +6,15 @@ export type TilesetEntry =
   | { state: 'ok'; id: string; path: string; source: TileSource; loadedAt: Date; warnings: readonly string[] }
   | { state: 'failed'; id: string; path: string; reason: string; since: Date };
 
+/** A tileset's served version changed: added (no previous), replaced, or gone (no version). */
+export interface VersionChange {
+  id: string;
+  version: string | undefined;
+  previous: string | undefined;
+}
+
+export type ChangeListener = (change: VersionChange) => void;
+
 /**
  * The loaded tilesets by id. Replacing or removing an entry closes the source it held, so a
  * handle never outlives its entry. Tile reads are synchronous (lookup and read happen in one
@@ -13,6 +22,7 @@ export type TilesetEntry =
  */
 export class Registry {
   readonly #entries = new Map<string, TilesetEntry>();
+  readonly #listeners = new Set<ChangeListener>();
   #ready = false;
 
   get(id: string): TilesetEntry | undefined {
@@ -30,16 +40,38 @@ export class Registry {
     return [...this.#entries.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /** The served version of every tileset that is serving, by id. */
+  versions(): Record<string, string> {
+    const versions: Record<string, string> = {};
+    for (const entry of this.list()) if (entry.state === 'ok') versions[entry.id] = entry.source.version;
+    return versions;
+  }
+
+  /** Calls `listener` after every change of a served version; returns the unsubscribe function. */
+  onChange(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   set(entry: TilesetEntry): void {
     const previous = this.#entries.get(entry.id);
     this.#entries.set(entry.id, entry);
     if (previous?.state === 'ok' && (entry.state !== 'ok' || entry.source !== previous.source)) previous.source.close();
+    this.#announce(entry.id, previous, entry);
   }
 
   remove(id: string): void {
     const previous = this.#entries.get(id);
     this.#entries.delete(id);
     if (previous?.state === 'ok') previous.source.close();
+    this.#announce(id, previous, undefined);
+  }
+
+  #announce(id: string, before: TilesetEntry | undefined, after: TilesetEntry | undefined): void {
+    const previous = before?.state === 'ok' ? before.source.version : undefined;
+    const version = after?.state === 'ok' ? after.source.version : undefined;
+    if (previous === version) return;
+    for (const listener of this.#listeners) listener({ id, version, previous });
   }
 
   /** True once the first scan has loaded and versioned every file it found. */

@@ -6,6 +6,8 @@ export interface Tile {
   data: Buffer;
   contentType: string;
   gzip: boolean;
+  /** A content hash the file stores for this tile, when its schema has one (see http/etag.ts). */
+  storedId?: string;
 }
 
 /** What TileJSON, the catalog and the index say about a tileset. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { TileRow } from '../storage/mbtiles.ts';
 
@@ -10,7 +11,9 @@ const SLICE_MS = 10;
 
 export interface DigestResult {
   version: string;
-  tiles: number;
+  /** Tiles digested; undefined when the version did not come from the tiles. */
+  tiles: number | undefined;
+  /** Bytes digested (tile bytes, or file bytes); 0 for a metadata version. */
   bytes: number;
 }
 
@@ -55,4 +58,58 @@ export function combinedVersion(versions: Readonly<Record<string, string>>): str
     .map((id) => `${id}=${versions[id]}\n`)
     .join('');
   return createHash('sha256').update(lines).digest('hex').slice(0, VERSION_HEX_DIGITS);
+}
+
+/** Where a tileset's version comes from (`--version-from`). */
+export type VersionFrom = 'content' | 'file' | 'metadata';
+
+export const VERSION_SOURCES: readonly VersionFrom[] = ['content', 'file', 'metadata'];
+
+export interface VersionOptions {
+  from: VersionFrom;
+  /** With `metadata`: the key read when the file has no `agg_tiles_hash`. */
+  key: string | undefined;
+}
+
+export const DEFAULT_VERSIONING: VersionOptions = { from: 'content', key: undefined };
+
+/**
+ * `--version-from file`: SHA-256 over the raw file bytes, streamed in 1 MiB chunks (the event
+ * loop turns between chunks, memory stays flat). Fastest, but only right for pipelines that
+ * write files byte-reproducibly: tippecanoe does not.
+ */
+export async function digestFile(path: string): Promise<DigestResult> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { version: hash.digest('hex').slice(0, VERSION_HEX_DIGITS), tiles: undefined, bytes };
+}
+
+/** A version taken from metadata must be usable in a URL as it is. */
+const URL_SAFE_VERSION = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * `--version-from metadata`: the file's `agg_tiles_hash` (martin's mbtiles tool writes it), else
+ * the value of `key`. Nothing is read but the metadata, for files too big to digest at load.
+ * Throws an Error saying what is missing or unusable.
+ */
+export function metadataVersion(values: Readonly<Record<string, string>>, key: string | undefined): string {
+  const [name, value] =
+    values.agg_tiles_hash !== undefined
+      ? ['agg_tiles_hash', values.agg_tiles_hash]
+      : key !== undefined
+        ? [key, values[key]]
+        : ['agg_tiles_hash', undefined];
+  if (value === undefined) {
+    throw new Error(
+      key === undefined ? 'no agg_tiles_hash in metadata (and no --version-key)' : `no agg_tiles_hash or ${key} in metadata`,
+    );
+  }
+  const version = value.trim();
+  if (!URL_SAFE_VERSION.test(version))
+    throw new Error(`metadata ${name} ${JSON.stringify(value)} is not 1-128 of [A-Za-z0-9._-]`);
+  return version;
 }

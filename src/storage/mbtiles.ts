@@ -19,6 +19,7 @@ export interface TileRow {
 export type TileSchema = 'table' | 'deduplicated' | 'view';
 
 const TILE_SQL = 'SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
+const TILE_ID_SQL = 'SELECT tile_id FROM map WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
 const ALL_TILES_SQL =
   'SELECT zoom_level AS z, tile_column AS x, tile_row AS y, tile_data AS data FROM tiles ORDER BY zoom_level, tile_column, tile_row';
 
@@ -31,6 +32,7 @@ export class MbtilesFile {
   readonly schema: TileSchema;
   readonly #db: Database;
   readonly #tile: Statement;
+  readonly #tileId: Statement | undefined;
 
   private constructor(
     readonly path: string,
@@ -40,6 +42,7 @@ export class MbtilesFile {
     this.#db = db;
     this.schema = detectSchema(db);
     this.#tile = db.prepare(TILE_SQL);
+    this.#tileId = this.schema === 'deduplicated' ? db.prepare(TILE_ID_SQL) : undefined;
     this.metadata = parseMetadata(db.prepare('SELECT name, value FROM metadata').all() as { name: unknown; value: unknown }[]);
   }
 
@@ -66,6 +69,15 @@ export class MbtilesFile {
   getTile(z: number, x: number, yTms: number): Buffer | undefined {
     const row = this.#tile.get(z, x, yTms);
     return row === undefined ? undefined : asBytes(row.tile_data);
+  }
+
+  /**
+   * The id the deduplicated schema stores for a tile (`map.tile_id`: tippecanoe writes a hash
+   * of the tile, @mapbox/mbtiles an MD5); undefined for other schemas or when absent.
+   */
+  getTileId(z: number, x: number, yTms: number): string | undefined {
+    const id = this.#tileId?.get(z, x, yTms)?.tile_id;
+    return typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint' ? String(id) : undefined;
   }
 
   /** The lowest and highest zoom level that hold tiles; undefined for an empty tileset. */

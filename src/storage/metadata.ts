@@ -27,13 +27,11 @@ export interface Metadata {
   centerZoom?: number;
   vectorLayers?: VectorLayer[];
   tilestats?: unknown;
-  /** Every other name → value pair, kept for callers that want it (e.g. `agg_tiles_hash`). */
-  extra: Record<string, string>;
+  /** Every name → value pair as stored, known or not (e.g. `agg_tiles_hash`, a version key). */
+  values: Record<string, string>;
   /** Values that were present but unusable, each a sentence for the log. */
   warnings: string[];
 }
-
-const KNOWN = new Set(['name', 'description', 'attribution', 'format', 'minzoom', 'maxzoom', 'bounds', 'center', 'json']);
 
 /** Parses `metadata` rows per MBTiles 1.3. Never throws: bad values become warnings. */
 export function parseMetadata(rows: ReadonlyArray<{ name: unknown; value: unknown }>): Metadata {
@@ -43,7 +41,7 @@ export function parseMetadata(rows: ReadonlyArray<{ name: unknown; value: unknow
       raw.set(row.name, String(row.value));
     }
   }
-  const meta: Metadata = { extra: {}, warnings: [] };
+  const meta: Metadata = { values: Object.fromEntries(raw), warnings: [] };
   for (const key of ['name', 'description', 'attribution', 'format'] as const) {
     const value = raw.get(key)?.trim();
     if (value) meta[key] = value;
@@ -58,7 +56,6 @@ export function parseMetadata(rows: ReadonlyArray<{ name: unknown; value: unknow
   meta.bounds = parseBounds(raw.get('bounds'), meta.warnings);
   parseCenter(raw.get('center'), meta);
   parseJsonRow(raw.get('json'), meta);
-  for (const [key, value] of raw) if (!KNOWN.has(key)) meta.extra[key] = value;
   return meta;
 }
 

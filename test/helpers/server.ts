@@ -37,6 +37,8 @@ export async function startTestServer(dataDir: string, overrides: Partial<Config
     maxAge: 60,
     corsOrigin: '*',
     logLevel: 'debug',
+    versioning: { from: 'content', key: undefined },
+    sseHeartbeat: 15,
     ...overrides,
   };
   const server = await startServer(config, logger, betterSqliteDriver);

@@ -10,6 +10,8 @@ const DEFAULTS: Config = {
   maxAge: 60,
   corsOrigin: '*',
   logLevel: 'info',
+  versioning: { from: 'content', key: undefined },
+  sseHeartbeat: 15,
 };
 
 /** The config of a `serve` command, or a failed expectation showing what came back instead. */
@@ -185,7 +187,10 @@ describe('parseCommandLine: other commands', () => {
     ],
     [['version', '--', '--odd.mbtiles'], ['--odd.mbtiles']],
   ])('%j → version of %j', (argv, files) => {
-    expect(parseCommandLine(argv, {})).toEqual({ ok: true, command: { name: 'version', files } });
+    expect(parseCommandLine(argv, {})).toEqual({
+      ok: true,
+      command: { name: 'version', files, versioning: { from: 'content', key: undefined } },
+    });
   });
 
   it.each([[['--help']], [['serve', '--help']], [['version', '--help']], [['--help', '--port', 'abc']], [['--help', 'bogus']]])(
@@ -199,5 +204,33 @@ describe('parseCommandLine: other commands', () => {
     for (const word of ['serve', 'version', '--data', '--port', '--public-url', '--trust-proxy', 'TILESTAMP_MAX_AGE', '--help']) {
       expect(USAGE).toContain(word);
     }
+  });
+});
+
+describe('version sources', () => {
+  it.each([
+    [['serve', '--version-from', 'file'], {}, { from: 'file', key: undefined }],
+    [['serve'], { TILESTAMP_VERSION_FROM: 'metadata' }, { from: 'metadata', key: undefined }],
+    [['serve', '--version-from', 'metadata', '--version-key', 'build'], {}, { from: 'metadata', key: 'build' }],
+    [['serve', '--version-from', 'content'], { TILESTAMP_VERSION_FROM: 'file' }, { from: 'content', key: undefined }],
+  ])('%j with %j → %j', (argv, env, versioning) => {
+    expect(serveConfig(argv, env).versioning).toEqual(versioning);
+  });
+
+  it('passes them to the version command too', () => {
+    expect(parseCommandLine(['version', '--version-from', 'file', 'a.mbtiles'], {})).toEqual({
+      ok: true,
+      command: { name: 'version', files: ['a.mbtiles'], versioning: { from: 'file', key: undefined } },
+    });
+  });
+
+  it.each([
+    [['serve', '--version-from', 'mtime'], /--version-from must be one of content, file, metadata/],
+    [['serve', '--version-key', 'build'], /--version-key only applies with --version-from metadata/],
+    [['serve', '--sse-heartbeat', '0'], /--sse-heartbeat must be whole seconds/],
+  ])('%j is refused', (argv, message) => {
+    const result = parseCommandLine(argv, {});
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(message);
   });
 });

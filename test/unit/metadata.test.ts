@@ -58,16 +58,9 @@ describe('parseMetadata: a full tippecanoe file', () => {
     expect(meta.tilestats).toEqual({ layerCount: 2, layers: [{ layer: 'countries', count: 177, geometry: 'Polygon' }] });
   });
 
-  it('keeps every other key, verbatim, in extra (and no known key)', () => {
-    expect(meta.extra).toEqual({
-      version: '2',
-      type: 'overlay',
-      generator: 'tippecanoe v2.53.0',
-      generator_options: 'tippecanoe -o countries.mbtiles -z5 countries.geojson',
-      antimeridian_adjusted_bounds: '-180.000000,-85.051129,180.000000,83.645130',
-      strategies: '[{},{},{},{},{},{"tiny_polygons":3}]',
-      agg_tiles_hash: '3ac0b3f7d2a1c8e4',
-    });
+  it('keeps every row verbatim in values, known keys included', () => {
+    expect(meta.values).toEqual(TIPPECANOE_ROWS.reduce((all, r) => ({ ...all, [r.name as string]: r.value }), {}));
+    expect(meta.values.agg_tiles_hash).toBe('3ac0b3f7d2a1c8e4');
   });
 
   it('has no warnings', () => {
@@ -78,7 +71,7 @@ describe('parseMetadata: a full tippecanoe file', () => {
 describe('parseMetadata: absent and empty values', () => {
   it('an empty table gives an empty result without warnings', () => {
     expect(parseMetadata([])).toEqual({
-      extra: {},
+      values: {},
       warnings: [],
       minzoom: undefined,
       maxzoom: undefined,
@@ -109,7 +102,6 @@ describe('parseMetadata: absent and empty values', () => {
     expect(meta.bounds).toBeUndefined();
     expect(meta.center).toBeUndefined();
     expect(meta.vectorLayers).toBeUndefined();
-    expect(meta.extra).toEqual({});
     expect(meta.warnings).toEqual([]);
   });
 
@@ -123,7 +115,7 @@ describe('parseMetadata: absent and empty values', () => {
 
   it('turns numeric SQLite values into numbers and text alike', () => {
     const meta = parseMetadata(rows({ minzoom: 2, maxzoom: 14, version: 3 }));
-    expect(meta).toMatchObject({ minzoom: 2, maxzoom: 14, extra: { version: '3' } });
+    expect(meta).toMatchObject({ minzoom: 2, maxzoom: 14, values: { minzoom: '2', maxzoom: '14', version: '3' } });
   });
 
   it('lets a later duplicate row win', () => {
@@ -326,10 +318,6 @@ describe('parseMetadata: the json row', () => {
     const json = JSON.stringify({ vector_layers: [{ id: 'a', fields: {}, source: 'osm' }] });
     expect(parseMetadata(rows({ json })).vectorLayers).toEqual([{ id: 'a', fields: {}, source: 'osm' }]);
   });
-
-  it('does not put the json row into extra', () => {
-    expect(parseMetadata(rows({ json: '{}' })).extra).toEqual({});
-  });
 });
 
 describe('parseMetadata: several problems at once', () => {
@@ -338,7 +326,7 @@ describe('parseMetadata: several problems at once', () => {
       rows({ name: 'ok', minzoom: 'low', maxzoom: '40', bounds: '1,2,3', center: 'x', json: '{', agg_tiles_hash: 'abc' }),
     );
     expect(meta.name).toBe('ok');
-    expect(meta.extra).toEqual({ agg_tiles_hash: 'abc' });
+    expect(meta.values.agg_tiles_hash).toBe('abc');
     expect(meta.warnings).toHaveLength(5);
     for (const key of ['minzoom', 'maxzoom', 'bounds', 'center', 'json']) {
       expect(meta.warnings.some((w) => w.includes(key))).toBe(true);
