@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import type { VersionEvents } from './http/events.ts';
 import type { Logger } from './log.ts';
 import { loadDataDir } from './source/loader.ts';
 import { Registry } from './source/registry.ts';
@@ -13,6 +14,8 @@ export interface RunningServer {
   url: string;
   port: number;
   registry: Registry;
+  /** Open Server-Sent Events streams. */
+  events: VersionEvents;
   /** Settles when the first scan has loaded and versioned every file. */
   loaded: Promise<void>;
   /** Stops accepting, lets requests in flight finish, then closes every file. */
@@ -38,6 +41,7 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
     url,
     port,
     registry,
+    events: app.events,
     loaded,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
