@@ -39,7 +39,9 @@ export class VersionEvents {
       ctx.status = 200;
       ctx.body = stream;
       const send = (change?: VersionChange) => {
-        const doc = { ...versionDocument(this.registry), ...(change && { changed: change }) };
+        // null, not undefined, so an added (no previous) or removed (no version) tileset says so in JSON.
+        const changed = change && { id: change.id, version: change.version ?? null, previous: change.previous ?? null };
+        const doc = { ...versionDocument(this.registry), ...(changed && { changed }) };
         stream.write(`event: versions\nid: ${doc.version}\ndata: ${JSON.stringify(doc)}\n\n`);
       };
       stream.write('retry: 3000\n\n');
