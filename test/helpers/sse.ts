@@ -37,9 +37,14 @@ export function openSse(url: string): Promise<SseClient> {
           let isEvent = false;
           for (const line of block.split('\n')) {
             if (line.startsWith(':')) comments.push(line.slice(1).trim());
-            else if (line.startsWith('event: ')) (fields.event = line.slice(7)), (isEvent = true);
             else if (line.startsWith('id: ')) fields.id = line.slice(4);
-            else if (line.startsWith('data: ')) fields.data.push(line.slice(6)), (isEvent = true);
+            else if (line.startsWith('event: ')) {
+              fields.event = line.slice(7);
+              isEvent = true;
+            } else if (line.startsWith('data: ')) {
+              fields.data.push(line.slice(6));
+              isEvent = true;
+            }
           }
           if (isEvent) events.push({ event: fields.event, id: fields.id, data: fields.data.join('\n') });
           end = buffer.indexOf('\n\n');
