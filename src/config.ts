@@ -152,6 +152,8 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
   if (trustProxy !== undefined && !['true', 'false', '1', '0'].includes(trustProxy)) {
     return { ok: false, error: `TILESTAMP_TRUST_PROXY must be true, false, 1 or 0, got ${trustProxy}` };
   }
+  const corsOrigin = pick('cors') as string;
+  if (!/^[\x21-\x7e]+$/.test(corsOrigin)) return { ok: false, error: `--cors must be * or an origin in visible ASCII, got ${corsOrigin}` };
   const host = pick('host') as string;
   const dataDir = pick('data') as string;
   if (host === '' || dataDir === '') return { ok: false, error: '--host and --data must not be empty' };
@@ -166,7 +168,7 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
         publicUrl: publicUrl?.replace(/\/+$/, ''),
         trustProxy: trustProxy === 'true' || trustProxy === '1',
         maxAge,
-        corsOrigin: pick('cors') as string,
+        corsOrigin,
         logLevel,
         versioning,
         sseHeartbeat,

@@ -36,7 +36,10 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
   const { port } = server.address() as AddressInfo;
   const url = `http://${displayHost(config.host)}:${port}`;
   logger.info({ url, dataDir: config.dataDir }, 'listening');
-  const loaded = loadDataDir(config.dataDir, driver, registry, logger, config.versioning);
+  const loaded = loadDataDir(config.dataDir, driver, registry, logger, config.versioning).catch((error: Error) => {
+    // The folder vanished or became unreadable after start: say so; /ready stays 503.
+    logger.error({ dataDir: config.dataDir, reason: error.message }, 'data folder cannot be scanned');
+  });
   return {
     url,
     port,

@@ -37,7 +37,10 @@ export function createApp({ registry, config, logger, driver }: AppDeps): App {
   const events = new VersionEvents(registry, config.sseHeartbeat * 1000);
   const compressed = compress({ threshold: 1024, filter: () => true });
   const compressJson = (ctx: Context, next: Next) => (ctx.path.endsWith('.json') ? compressed(ctx, next) : next());
-  const router = new Router();
+  // Errors outside the error middleware (there should be none) are logged, not swallowed.
+  koa.on('error', (error: Error) => logger.error({ err: error.message }, 'unhandled error'));
+  // Case-sensitive and strict: each resource has exactly one URL, so caches keep one copy.
+  const router = new Router({ sensitive: true, strict: true });
   router.get('/', compressed, indexHandler(registry, config));
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
   router.get('/tiles/*rest', compressJson, tilesHandler(registry, config));

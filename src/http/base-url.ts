@@ -12,18 +12,24 @@ export interface BaseUrlInput {
 
 const HOST = /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$/;
 const PREFIX = /^(\/[A-Za-z0-9._~-]+)+\/?$/;
+const PROTOCOLS = new Set(['http', 'https']);
 
 /**
  * The `{base}` of published URLs: --public-url when set, else scheme and host of the request
- * (plus X-Forwarded-Prefix behind a trusted proxy). A Host that is not a plain host name is
- * refused, so a forged header cannot plant foreign URLs in TileJSON.
+ * (plus X-Forwarded-Prefix behind a trusted proxy). Values that are not a plain host name, http
+ * or https, or a plain path are refused (400), so no header can smuggle markup or a script URL
+ * into TileJSON or the index. Any well-formed host is echoed: in production, --public-url.
  */
 export function baseUrl(input: BaseUrlInput): string {
   if (input.publicUrl !== undefined) return input.publicUrl;
   if (!HOST.test(input.host)) throw new HttpError(400, 'the Host header is not a valid host name');
+  if (!PROTOCOLS.has(input.protocol)) throw new HttpError(400, 'X-Forwarded-Proto must be http or https');
   let prefix = '';
   if (input.trustProxy && input.forwardedPrefix !== undefined && input.forwardedPrefix !== '') {
-    if (!PREFIX.test(input.forwardedPrefix)) throw new HttpError(400, 'X-Forwarded-Prefix is not a valid path');
+    const segments = input.forwardedPrefix.split('/');
+    if (!PREFIX.test(input.forwardedPrefix) || segments.includes('.') || segments.includes('..')) {
+      throw new HttpError(400, 'X-Forwarded-Prefix is not a valid path');
+    }
     prefix = input.forwardedPrefix.replace(/\/$/, '');
   }
   return `${input.protocol}://${input.host}${prefix}`;

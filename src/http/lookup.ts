@@ -18,10 +18,13 @@ export function requireSource(registry: Registry, id: string): TileSource {
 
 /** `{base}` for this request (see base-url.ts). */
 export function requestBase(ctx: Context, settings: Pick<BaseUrlInput, 'publicUrl' | 'trustProxy'>): string {
+  // HTTP/1.0 may send no Host: then the address the request came in on.
+  const socket = ctx.req.socket;
+  const local = socket.localAddress?.includes(':') ? `[${socket.localAddress}]` : socket.localAddress;
   return baseUrl({
     ...settings,
     protocol: ctx.protocol,
-    host: ctx.host,
+    host: ctx.host || `${local}:${socket.localPort}`,
     forwardedPrefix: ctx.get('X-Forwarded-Prefix') || undefined,
   });
 }

@@ -19,7 +19,8 @@ export function parseTilePath(rest: string): TileRequest | undefined {
   const x = segments.pop() as string;
   const z = segments.pop() as string;
   const dot = last.indexOf('.');
-  if (dot < 0) return undefined;
+  // No extension is a malformed tile URL (400 once the id is known), not another resource.
+  if (dot < 0) return { kind: 'tile', id: segments.join('/'), z, x, y: last, ext: '' };
   return { kind: 'tile', id: segments.join('/'), z, x, y: last.slice(0, dot), ext: last.slice(dot + 1) };
 }
 

@@ -16,6 +16,9 @@ import { buildTileJson } from './tilejson.ts';
 
 const gunzipAsync = promisify(gunzip);
 
+/** Largest gunzipped tile sent to a client without gzip: real MVT stays far below; a bomb does not. */
+export const MAX_GUNZIPPED_BYTES = 32 * 1024 * 1024;
+
 /** Names the version a tileset serves now, so operators (and clients) can see it on any answer. */
 export const VERSION_HEADER = 'X-Tilestamp-Version';
 
@@ -69,9 +72,21 @@ async function answerTile(ctx: Context, source: TileSource, tile: Tile): Promise
   }
   ctx.type = tile.contentType;
   if (vector && tile.gzip && !gunzipped) ctx.set('Content-Encoding', 'gzip');
-  ctx.body = gunzipped
-    ? await gunzipAsync(tile.data).catch((error: Error) => {
-        throw new Error(`tile of ${source.id} is not valid gzip: ${error.message}`);
-      })
-    : tile.data;
+  ctx.body = gunzipped ? await gunzipForClient(ctx, source, tile.data) : tile.data;
+}
+
+/**
+ * The stored tile, decompressed. When it cannot be (corrupt gzip, or larger than
+ * MAX_GUNZIPPED_BYTES), the tile exists only in a coding this client refuses: 406, which
+ * names the client's choice, not a server fault. Clients that take gzip get the bytes as stored.
+ */
+async function gunzipForClient(ctx: Context, source: TileSource, data: Buffer): Promise<Buffer> {
+  try {
+    return await gunzipAsync(data, { maxOutputLength: MAX_GUNZIPPED_BYTES });
+  } catch (error) {
+    throw new HttpError(406, 'this tile is stored gzipped and cannot be decoded here: request it with Accept-Encoding: gzip', undefined, {
+      tileset: source.id,
+      reason: (error as Error).message,
+    });
+  }
 }

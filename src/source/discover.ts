@@ -37,7 +37,16 @@ export async function scanDataDir(dir: string): Promise<ScanResult> {
 }
 
 async function collect(dir: string, prefix: string, depth: number, result: ScanResult): Promise<void> {
-  for (const name of (await readdir(dir)).sort()) {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (error) {
+    // A root-only lost+found in a mounted volume must not stop the others from being served.
+    if (prefix === '') throw error;
+    result.skipped.push({ path: dir, reason: `folder cannot be read: ${(error as Error).message}` });
+    return;
+  }
+  for (const name of names) {
     const path = join(dir, name);
     const info = await stat(path).catch(() => undefined);
     if (info === undefined) continue;

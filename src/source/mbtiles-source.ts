@@ -17,6 +17,8 @@ import {
 const WORLD_BOUNDS: [number, number, number, number] = [-180, -85.051129, 180, 85.051129];
 /** Tiles decoded per zoom level when a vector file's metadata lists no layers. */
 const DISCOVERY_SAMPLE = 32;
+/** Above this many tiles, a file without a tile index is refused: every read would scan it all. */
+export const UNINDEXED_TILE_LIMIT = 10_000;
 
 /** A TileSource over one MBTiles file. */
 export class MbtilesSource implements TileSource {
@@ -65,9 +67,11 @@ export async function loadMbtilesSource(
   const file = MbtilesFile.open(driver, path);
   try {
     const warnings = [...file.metadata.warnings];
+    checkIndex(file, warnings);
     const first = readOrFail(() => file.firstTile());
+    if (first === undefined) throw new MbtilesError('no tiles: the tiles table is empty');
     const format = decideFormat(file.metadata, first, warnings);
-    const zooms = decideZooms(file);
+    const zooms = decideZooms(file, warnings);
     const info = describe(id, file.metadata, zooms);
     if (formatKind(format) === 'vector' && info.vectorLayers === undefined) {
       info.vectorLayers = readOrFail(() => discoverVectorLayers(sampleTiles(file, zooms.minzoom, zooms.maxzoom)));
@@ -81,23 +85,29 @@ export async function loadMbtilesSource(
   }
 }
 
-function decideFormat(metadata: Metadata, first: TileRow | undefined, warnings: string[]): TileFormat {
+function checkIndex(file: MbtilesFile, warnings: string[]): void {
+  if (file.indexed) return;
+  if (readOrFail(() => file.countTiles(UNINDEXED_TILE_LIMIT + 1)) > UNINDEXED_TILE_LIMIT) {
+    throw new MbtilesError(
+      `no index on (zoom_level, tile_column, tile_row) and over ${UNINDEXED_TILE_LIMIT} tiles: every read would scan the table; ` +
+        'add one: CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)',
+    );
+  }
+  warnings.push('no index on (zoom_level, tile_column, tile_row): each tile read scans the table');
+}
+
+function decideFormat(metadata: Metadata, first: TileRow, warnings: string[]): TileFormat {
   const declared = normalizeFormat(metadata.format);
   if (metadata.format !== undefined && declared === undefined) {
     throw new MbtilesError(`metadata format ${JSON.stringify(metadata.format)} is not one of pbf, png, jpg, webp`);
   }
-  const sniffed = first && first.data.length > 0 ? sniffFormat(first.data)?.format : undefined;
-  const where = first ? `tile ${first.z}/${first.x}/${first.y} (TMS)` : '';
+  const sniffed = sniffFormat(first.data)?.format;
+  const where = `tile ${first.z}/${first.x}/${first.y} (TMS)`;
   if (declared === undefined) {
-    if (sniffed === undefined) {
-      throw new MbtilesError(
-        first ? `no format in metadata and ${where} is no known tile format` : 'no format in metadata and no tiles',
-      );
-    }
+    if (sniffed === undefined) throw new MbtilesError(`no format in metadata and ${where} is no known tile format`);
     warnings.push(`metadata has no format; ${where} is ${sniffed}`);
     return sniffed;
   }
-  if (first === undefined) return declared;
   if (formatKind(declared) === 'raster' && sniffed === undefined) {
     throw new MbtilesError(`metadata format is ${declared} but ${where} is not an image`);
   }
@@ -112,12 +122,14 @@ function decideFormat(metadata: Metadata, first: TileRow | undefined, warnings: 
   return declared;
 }
 
-function decideZooms(file: MbtilesFile): { minzoom: number; maxzoom: number } {
+function decideZooms(file: MbtilesFile, warnings: string[]): { minzoom: number; maxzoom: number } {
   const { minzoom, maxzoom } = file.metadata;
   if (minzoom !== undefined && maxzoom !== undefined) return { minzoom, maxzoom };
-  const stored = readOrFail(() => file.zoomRange());
-  if (stored === undefined) throw new MbtilesError('no tiles, and no minzoom/maxzoom in metadata');
-  return { minzoom: minzoom ?? stored.minzoom, maxzoom: maxzoom ?? stored.maxzoom };
+  const stored = readOrFail(() => file.zoomRange()) as { minzoom: number; maxzoom: number };
+  const zooms = { minzoom: minzoom ?? stored.minzoom, maxzoom: maxzoom ?? stored.maxzoom };
+  if (zooms.minzoom <= zooms.maxzoom) return zooms;
+  warnings.push(`metadata zoom ${minzoom ?? maxzoom} lies outside the stored zooms ${stored.minzoom}-${stored.maxzoom}; using those`);
+  return stored;
 }
 
 function describe(id: string, metadata: Metadata, zooms: { minzoom: number; maxzoom: number }): TileSourceInfo {

@@ -30,6 +30,8 @@ const ALL_TILES_SQL =
 export class MbtilesFile {
   readonly metadata: Metadata;
   readonly schema: TileSchema;
+  /** Whether tile lookups use an index; without one each read scans the whole table. */
+  readonly indexed: boolean;
   readonly #db: Database;
   readonly #tile: Statement;
   readonly #tileId: Statement | undefined;
@@ -42,6 +44,10 @@ export class MbtilesFile {
     this.#db = db;
     this.schema = detectSchema(db);
     this.#tile = db.prepare(TILE_SQL);
+    this.indexed = !db
+      .prepare(`EXPLAIN QUERY PLAN ${TILE_SQL}`)
+      .all(0, 0, 0)
+      .some((step) => /^SCAN /.test(String(step.detail)) && !/USING/.test(String(step.detail)));
     this.#tileId = this.schema === 'deduplicated' ? db.prepare(TILE_ID_SQL) : undefined;
     this.metadata = parseMetadata(db.prepare('SELECT name, value FROM metadata').all() as { name: unknown; value: unknown }[]);
   }
@@ -61,7 +67,11 @@ export class MbtilesFile {
       return new MbtilesFile(path, driver, db);
     } catch (error) {
       db.close();
-      throw error instanceof MbtilesError ? error : new MbtilesError(`not a readable MBTiles file: ${messageOf(error)}`);
+      if (error instanceof MbtilesError) throw error;
+      const hint = /readonly database/.test(messageOf(error))
+        ? ' (a WAL-mode file in a read-only folder: SQLite cannot create its -shm file; convert it with sqlite3 FILE "PRAGMA journal_mode=DELETE")'
+        : '';
+      throw new MbtilesError(`not a readable MBTiles file: ${messageOf(error)}${hint}`);
     }
   }
 
@@ -87,12 +97,17 @@ export class MbtilesFile {
     return { minzoom: row.lo, maxzoom: row.hi };
   }
 
-  /** The first stored tile at the lowest zoom, for format sniffing and the "a tile reads" check. */
+  /** The first non-empty tile at the lowest zoom, for format sniffing and the "a tile reads" check. */
   firstTile(): TileRow | undefined {
     const row = this.#db
-      .prepare(`${ALL_TILES_SQL.replace('FROM tiles', 'FROM tiles WHERE tile_data IS NOT NULL')} LIMIT 1`)
+      .prepare(`${ALL_TILES_SQL.replace('FROM tiles', 'FROM tiles WHERE length(tile_data) > 0')} LIMIT 1`)
       .get();
     return row === undefined ? undefined : toTileRow(row);
+  }
+
+  /** How many tiles, counting no further than `limit` (so it stays cheap on huge files). */
+  countTiles(limit: number): number {
+    return Number(this.#db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM tiles LIMIT ?)').get(limit)?.n ?? 0);
   }
 
   /** Up to `limit` tiles of one zoom level, for layer discovery. */
@@ -139,7 +154,11 @@ function detectSchema(db: Database): TileSchema {
 function toTileRow(row: Record<string, unknown>): TileRow | undefined {
   const data = asBytes(row.data);
   if (data === undefined) return undefined;
-  return { z: Number(row.z), x: Number(row.x), y: Number(row.y), data };
+  const { z, x, y } = row;
+  if (![z, x, y].every((v) => Number.isSafeInteger(v) && Math.abs(v as number) < 2 ** 31)) {
+    throw new MbtilesError(`a tile row has coordinates that are not 32-bit integers: ${z}/${x}/${y}`);
+  }
+  return { z: z as number, x: x as number, y: y as number, data };
 }
 
 /** Blobs come back as Buffer; a NULL tile counts as no tile; text is taken as its UTF-8 bytes. */

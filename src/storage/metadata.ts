@@ -77,7 +77,7 @@ function numbers(text: string, count: number): number[] | undefined {
 function parseBounds(text: string | undefined, warnings: string[]): Metadata['bounds'] {
   if (text === undefined) return undefined;
   const v = numbers(text, 4);
-  if (v && v[0]! >= -180 && v[2]! <= 180 && v[1]! >= -90 && v[3]! <= 90 && v[0]! < v[2]! && v[1]! < v[3]!) {
+  if (v && v[0]! >= -180 && v[2]! <= 180 && v[1]! >= -90 && v[3]! <= 90 && v[0]! <= v[2]! && v[1]! <= v[3]!) {
     return [v[0]!, v[1]!, v[2]!, v[3]!];
   }
   warnings.push(`bounds ${JSON.stringify(text)} is not "west,south,east,north" in degrees; ignored`);

@@ -7,7 +7,7 @@ export interface ServerProcess {
   /** Every stdout line so far (JSON log lines). */
   stdout: string[];
   stderr: () => string;
-  /** Sends SIGTERM and resolves with the exit code. */
+  /** Sends SIGTERM to the process group and resolves with the leader's exit code. */
   stop(): Promise<number | null>;
 }
 
@@ -21,14 +21,20 @@ export function spawnServer(
   env: Record<string, string> = {},
   timeoutMs = 60_000,
 ): Promise<ServerProcess> {
-  const child = spawn(command, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own, so stop() also reaches what a wrapper (npm, deno task) started.
+  const child = spawn(command, args, {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const stdout: string[] = [];
   let stderr = '';
   let buffered = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killGroup(child.pid, 'SIGKILL');
       reject(new Error(`no "listening" line within ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout.join('\n')}`));
     }, timeoutMs);
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -55,7 +61,7 @@ export function spawnServer(
               stdout,
               stderr: () => stderr,
               stop: () => {
-                child.kill('SIGTERM');
+                killGroup(child.pid, 'SIGTERM');
                 return exited;
               },
             });
@@ -64,6 +70,15 @@ export function spawnServer(
       }
     });
   });
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
 }
 
 async function waitReady(url: string, timeoutMs: number): Promise<void> {

@@ -1,8 +1,10 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFixture, execSql, removeDir, tempDir, truncatedCopy, writeBytes } from '../helpers/fixtures.ts';
+import { copyFixture, execSql, REPO, removeDir, tempDir, truncatedCopy, writeBytes } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
+import { spawnServer } from '../helpers/process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 interface Health {
@@ -21,8 +23,12 @@ const BROKEN: [id: string, reason: RegExp][] = [
   ['wrong-format', /metadata format is png but tile .* is pbf/],
   ['garbage-tile', /metadata format is png but tile .* is not an image/],
   ['unknown-format', /metadata format "tiff" is not one of/],
-  ['empty-no-zooms', /no tiles, and no minzoom\/maxzoom/],
-  ['empty-no-format', /no format in metadata and no tiles/],
+  ['empty-no-zooms', /no tiles: the tiles table is empty/],
+  ['empty-no-format', /no tiles: the tiles table is empty/],
+  ['empty-with-metadata', /no tiles: the tiles table is empty/],
+  ['huge-row', /coordinates that are not 32-bit integers: 2\/0\/3000000000/],
+  ['null-zoom', /coordinates that are not 32-bit integers: null\/0\/0/],
+  ['unindexed-big', /no index on \(zoom_level, tile_column, tile_row\) and over 10000 tiles/],
 ];
 
 let dir: string;
@@ -58,6 +64,25 @@ beforeAll(async () => {
     copyFixture('world_cities.mbtiles', dir, 'empty-no-format.mbtiles'),
     "DELETE FROM tiles; DELETE FROM metadata WHERE name = 'format'",
   );
+  execSql(copyFixture('world_cities.mbtiles', dir, 'empty-with-metadata.mbtiles'), 'DELETE FROM tiles');
+  execSql(copyFixture('world_cities.mbtiles', dir, 'huge-row.mbtiles'), "INSERT INTO tiles VALUES (2, 0, 3000000000, X'1a00')");
+  execSql(copyFixture('world_cities.mbtiles', dir, 'null-zoom.mbtiles'), "INSERT INTO tiles VALUES (NULL, 0, 0, X'1a00')");
+  // 10,001 tiles and no index: each lookup would scan the table and stall every other request.
+  execSql(
+    copyFixture('world_cities.mbtiles', dir, 'unindexed-big.mbtiles'),
+    `DROP INDEX tile_index;
+     WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+     INSERT INTO tiles SELECT 14, i, 0, X'1a00' FROM n;`,
+  );
+  // Small and unindexed: served, with a warning.
+  execSql(copyFixture('world_cities.mbtiles', dir, 'unindexed-small.mbtiles'), 'DROP INDEX tile_index');
+  // A corrupt gzip tile and a gzip bomb (300 MB of zeros in 300 KB).
+  execSql(
+    copyFixture('world_cities.mbtiles', dir, 'bad-gzip.mbtiles'),
+    `UPDATE tiles SET tile_data = X'1f8b0800000000000003ffffffff' WHERE zoom_level = 0;
+     UPDATE tiles SET tile_data = X'${gzipSync(Buffer.alloc(300 * 1024 * 1024), { level: 9 }).toString('hex')}'
+       WHERE zoom_level = 1 AND tile_column = 0 AND tile_row = 1;`,
+  );
   server = await startTestServer(dir);
 });
 
@@ -70,7 +95,11 @@ describe('bad files', () => {
   it('keeps serving the good tileset beside them', async () => {
     const res = await getGzip(`${server.url}/tiles/world_cities/0/0/0.pbf`);
     expect(res.status).toBe(200);
-    expect(json<{ id: string }[]>(await rawRequest(`${server.url}/catalog.json`)).map((e) => e.id)).toEqual(['world_cities']);
+    expect(json<{ id: string }[]>(await rawRequest(`${server.url}/catalog.json`)).map((e) => e.id)).toEqual([
+      'bad-gzip',
+      'unindexed-small',
+      'world_cities',
+    ]);
   });
 
   it('lists each broken file as failed in /health with a reason that says what is wrong', async () => {
@@ -116,5 +145,55 @@ describe('bad files', () => {
     });
     for (const [id] of BROKEN) expect(open, id).not.toContain(join(dir, `${id}.mbtiles`));
     expect(open).toContain(join(dir, 'world_cities.mbtiles'));
+  });
+
+  it('serves a small file without a tile index, and says so in /health', async () => {
+    const health = json<Health>(await rawRequest(`${server.url}/health`));
+    expect(health.tilesets['unindexed-small']?.state).toBe('ok');
+    expect(health.tilesets['unindexed-small']?.warnings?.join()).toMatch(/no index/);
+    expect((await getGzip(`${server.url}/tiles/unindexed-small/0/0/0.pbf`)).status).toBe(200);
+  });
+
+  it('answers 406 (never 5xx) when a stored tile cannot be gunzipped for a client that takes no gzip', async () => {
+    for (const zxy of ['0/0/0', '1/0/0']) {
+      const plain = await rawRequest(`${server.url}/tiles/bad-gzip/${zxy}.pbf`);
+      expect(plain.status, zxy).toBe(406);
+      expect(header(plain, 'cache-control')).toBe('no-store');
+      expect(json<{ error: string }>(plain).error).toMatch(/Accept-Encoding: gzip/);
+      // A client that takes gzip gets the stored bytes, as they are.
+      const gz = await getGzip(`${server.url}/tiles/bad-gzip/${zxy}.pbf`);
+      expect(gz.status).toBe(200);
+    }
+    expect(server.logs.some((l) => l.level === 'warn' && l.fields.tileset === 'bad-gzip')).toBe(true);
+  });
+});
+
+describe('an unreadable subfolder', () => {
+  const asRoot = process.getuid?.() === 0;
+
+  it.runIf(asRoot)('is skipped with a log line while the rest is served (server running as nobody)', async () => {
+    const folder = tempDir();
+    try {
+      chmodSync(folder, 0o755);
+      chmodSync(copyFixture('world_cities.mbtiles', folder), 0o644);
+      const hidden = join(folder, 'lost+found');
+      mkdirSync(hidden, { mode: 0o700 });
+      copyFixture('countries.mbtiles', hidden);
+      const server = await spawnServer('runuser', ['-u', 'nobody', '--', 'node', join(REPO, 'dist/cli.js'), 'serve'], {
+        TILESTAMP_DATA: folder,
+        TILESTAMP_PORT: '0',
+        TILESTAMP_HOST: '127.0.0.1',
+      });
+      try {
+        expect(json<{ id: string }[]>(await rawRequest(`${server.url}/catalog.json`)).map((e) => e.id)).toEqual(['world_cities']);
+        const skipped = server.stdout.map((l) => JSON.parse(l)).find((l) => l.msg === 'file skipped');
+        expect(skipped).toMatchObject({ path: hidden });
+        expect(skipped.reason).toMatch(/folder cannot be read: EACCES/);
+      } finally {
+        await server.stop(); // runuser leads the group and dies of the signal; node exits cleanly
+      }
+    } finally {
+      removeDir(folder);
+    }
   });
 });

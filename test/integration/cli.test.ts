@@ -85,9 +85,14 @@ describe('tilestamp command line', () => {
       const catalog = json<{ id: string }[]>(await rawRequest(`${server.url}/catalog.json`));
       expect(catalog.map((e) => e.id)).toEqual(['world_cities']);
     } finally {
-      server.child.kill('SIGTERM');
-      // npm forwards the signal to the server; its exit code is npm's to report.
-      await new Promise((r) => server.child.once('exit', r));
+      // npm does not pass SIGTERM on to the server; the group signal reaches both.
+      await server.stop();
     }
+    // Nothing is left listening once the group is stopped.
+    const after = await fetch(`${server.url}/health`).then(
+      () => 'answered',
+      () => 'refused',
+    );
+    expect(after).toBe('refused');
   });
 });

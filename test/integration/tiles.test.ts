@@ -203,7 +203,11 @@ describe('status codes', () => {
     ['png on a vector tileset', '/tiles/world_cities/0/0/0.png', 400],
     ['pbf on a raster tileset', '/tiles/gdal-png/0/0/0.pbf', 400],
     ['jpg on a png tileset', '/tiles/gdal-png/0/0/0.jpg', 400],
-    ['no extension', '/tiles/world_cities/0/0/0', 404],
+    ['no extension', '/tiles/world_cities/0/0/0', 400],
+    ['no extension, unknown id', '/tiles/nope/0/0/0', 404],
+    ['upper-case route', '/TILES/world_cities/0/0/0.pbf', 404],
+    ['trailing slash on the catalog', '/catalog.json/', 404],
+    ['trailing slash on health', '/health/', 404],
     ['unknown id', '/tiles/nope/0/0/0.pbf', 404],
     ['unknown TileJSON', '/tiles/nope.json', 404],
     ['dot-dot id', '/tiles/../world_cities/0/0/0.pbf', 404],
@@ -394,5 +398,24 @@ describe('TileJSON, catalog and index', () => {
     for (const c of cases) expect(health.tilesets[c.id]).toMatchObject({ state: 'ok', version: await versionOf(c.id) });
     const ready = await rawRequest(`${server.url}/ready`);
     expect(ready.status).toBe(200);
+  });
+});
+
+describe('old and odd clients', () => {
+  it('answers an HTTP/1.0 request without Host with URLs on the address it came in on', async () => {
+    const { Socket } = await import('node:net');
+    const port = Number(new URL(server.url).port);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = new Socket();
+      let text = '';
+      socket.on('data', (d) => {
+        text += d.toString();
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.connect(port, '127.0.0.1', () => socket.write('GET /tiles/countries.json HTTP/1.0\r\n\r\n'));
+    });
+    expect(raw.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(raw).toContain(`"tiles":["http://127.0.0.1:${port}/tiles/countries/{z}/{x}/{y}.pbf?v=`);
   });
 });

@@ -82,9 +82,20 @@ describe('baseUrl', () => {
     ['a query', '/maps?x=1'],
     ['an empty segment', '/a//b'],
     ['a lone slash', '/'],
+    ['a dot-dot segment', '/a/../b'],
+    ['a dot segment', '/./maps'],
   ])('a forwarded prefix with %s (%j) → HttpError 400 behind a trusted proxy', (_name, forwardedPrefix) => {
     const thrown = thrownBy(() => baseUrl(request({ trustProxy: true, forwardedPrefix })));
     expect(thrown).toBeInstanceOf(HttpError);
     expect(thrown).toMatchObject({ status: 400 });
   });
+
+  it.each([['javascript:alert(document.domain)//'], ['ftp'], ['HTTP '], ['']])(
+    'a protocol of %j (X-Forwarded-Proto behind a trusted proxy) → HttpError 400',
+    (protocol) => {
+      const thrown = thrownBy(() => baseUrl(request({ trustProxy: true, protocol })));
+      expect(thrown).toBeInstanceOf(HttpError);
+      expect(thrown).toMatchObject({ status: 400 });
+    },
+  );
 });

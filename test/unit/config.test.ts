@@ -228,6 +228,8 @@ describe('version sources', () => {
     [['serve', '--version-from', 'mtime'], /--version-from must be one of content, file, metadata/],
     [['serve', '--version-key', 'build'], /--version-key only applies with --version-from metadata/],
     [['serve', '--sse-heartbeat', '0'], /--sse-heartbeat must be whole seconds/],
+    [['serve', '--cors', 'https://a/€'], /--cors must be \* or an origin in visible ASCII/],
+    [['serve', '--cors', 'a b'], /--cors must be/],
   ])('%j is refused', (argv, message) => {
     const result = parseCommandLine(argv, {});
     expect(result.ok).toBe(false);

@@ -201,7 +201,6 @@ describe('parseMetadata: bounds', () => {
     ['east above 180', '-180,-85,181,85'],
     ['south below -90', '-180,-91,180,85'],
     ['north above 90', '-180,-85,180,91'],
-    ['west equal to east', '10,-85,10,85'],
     ['south above north', '-180,50,180,40'],
     ['infinite', '-Infinity,-85,180,85'],
     ['overflowing', '-1e999,-85,180,85'],
@@ -331,6 +330,14 @@ describe('parseMetadata: several problems at once', () => {
     for (const key of ['minzoom', 'maxzoom', 'bounds', 'center', 'json']) {
       expect(meta.warnings.some((w) => w.includes(key))).toBe(true);
     }
+  });
+});
+
+describe('bounds of one point', () => {
+  it('are kept: TileJSON allows west = east and south = north', () => {
+    const meta = parseMetadata(rows({ bounds: '-122.34,47.65,-122.34,47.65' }));
+    expect(meta.bounds).toEqual([-122.34, 47.65, -122.34, 47.65]);
+    expect(meta.warnings).toEqual([]);
   });
 });
 

@@ -31,7 +31,6 @@ describe('parseTilePath', () => {
     ['TileJSON two folders deep', 'a/b/c.json'],
     ['three segments', 'roads/1/2.png'],
     ['two segments, not json', 'roads/1.png'],
-    ['missing extension', 'roads/1/0/0'],
     ['leading slash', '/roads/1/0/0.png'],
     ['trailing slash', 'roads/1/0/0.png/'],
     ['double slash in the id', 'europe//roads/1/0/0.png'],
@@ -42,6 +41,10 @@ describe('parseTilePath', () => {
     ['trailing slash after json', 'roads.json/'],
   ])('%s (%j) → undefined', (_name, path) => {
     expect(parseTilePath(path)).toBeUndefined();
+  });
+
+  it('reads a tile path without extension as a tile with an empty extension (400 once the id is known)', () => {
+    expect(parseTilePath('roads/1/0/0')).toEqual({ kind: 'tile', id: 'roads', z: '1', x: '0', y: '0', ext: '' });
   });
 });
 
