@@ -46,6 +46,10 @@ async function serve(config: Config): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      logger.info({ signal: 'SIGHUP' }, 'rescanning every file');
+      void server.rescan('SIGHUP', true);
+    });
   });
 }
 

@@ -20,6 +20,12 @@ export interface Config {
   versioning: VersionOptions;
   /** Seconds between keep-alive comments on the Server-Sent Events stream. */
   sseHeartbeat: number;
+  /** Watch the data folder with file-system events (inotify); SIGHUP rescans either way. */
+  watch: boolean;
+  /** Milliseconds between stat polls of the data folder; 0: no polling. */
+  pollMs: number;
+  /** Milliseconds a changed file's size and mtime must hold still before it is taken. */
+  settleMs: number;
 }
 
 export type Command =
@@ -66,6 +72,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: 'KEY',
     help: 'metadata key to use when a file has no agg_tiles_hash',
   },
+  {
+    flag: 'poll-interval',
+    env: 'TILESTAMP_POLL_INTERVAL',
+    value: 'S',
+    help: 'seconds between stat polls of the data folder (0: off)',
+    fallback: '2',
+  },
+  {
+    flag: 'settle-ms',
+    env: 'TILESTAMP_SETTLE_MS',
+    value: 'MS',
+    help: 'how long a changed file must hold still before it is taken',
+    fallback: '500',
+  },
+  { flag: 'no-watch', env: 'TILESTAMP_NO_WATCH', help: 'do not watch or poll the data folder (SIGHUP still rescans)' },
   {
     flag: 'sse-heartbeat',
     env: 'TILESTAMP_SSE_HEARTBEAT',
@@ -142,6 +163,18 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
   if (sseHeartbeat === undefined) {
     return { ok: false, error: `--sse-heartbeat must be whole seconds from 1 to 3600, got ${pick('sse-heartbeat')}` };
   }
+  const pollSeconds = Number(pick('poll-interval'));
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(pick('poll-interval') as string) || pollSeconds > 3600) {
+    return { ok: false, error: `--poll-interval must be seconds from 0 to 3600, got ${pick('poll-interval')}` };
+  }
+  const settleMs = integer(pick('settle-ms'), 0, 60_000);
+  if (settleMs === undefined) {
+    return { ok: false, error: `--settle-ms must be whole milliseconds from 0 to 60000, got ${pick('settle-ms')}` };
+  }
+  const noWatch = pick('no-watch');
+  if (noWatch !== undefined && !['true', 'false', '1', '0'].includes(noWatch)) {
+    return { ok: false, error: `TILESTAMP_NO_WATCH must be true, false, 1 or 0, got ${noWatch}` };
+  }
   const logLevel = pick('log-level') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) return { ok: false, error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` };
   const publicUrl = pick('public-url');
@@ -153,7 +186,8 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
     return { ok: false, error: `TILESTAMP_TRUST_PROXY must be true, false, 1 or 0, got ${trustProxy}` };
   }
   const corsOrigin = pick('cors') as string;
-  if (!/^[\x21-\x7e]+$/.test(corsOrigin)) return { ok: false, error: `--cors must be * or an origin in visible ASCII, got ${corsOrigin}` };
+  if (!/^[\x21-\x7e]+$/.test(corsOrigin))
+    return { ok: false, error: `--cors must be * or an origin in visible ASCII, got ${corsOrigin}` };
   const host = pick('host') as string;
   const dataDir = pick('data') as string;
   if (host === '' || dataDir === '') return { ok: false, error: '--host and --data must not be empty' };
@@ -172,6 +206,10 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
         logLevel,
         versioning,
         sseHeartbeat,
+        watch: !(noWatch === 'true' || noWatch === '1'),
+        // --no-watch turns polling off too: only SIGHUP reloads then.
+        pollMs: noWatch === 'true' || noWatch === '1' ? 0 : Math.round(pollSeconds * 1000),
+        settleMs,
       },
     },
   };

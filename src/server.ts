@@ -5,9 +5,13 @@ import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import type { VersionEvents } from './http/events.ts';
 import type { Logger } from './log.ts';
-import { loadDataDir } from './source/loader.ts';
 import { Registry } from './source/registry.ts';
+import { Reloader } from './source/reloader.ts';
+import { watchDataDir } from './source/watch.ts';
 import type { SqliteDriver } from './storage/sqlite.ts';
+
+/** Bursts of file events within this many ms make one rescan. */
+const DEBOUNCE_MS = 100;
 
 export interface RunningServer {
   /** http://host:port of the listening socket (loopback when bound to all interfaces). */
@@ -18,13 +22,15 @@ export interface RunningServer {
   events: VersionEvents;
   /** Settles when the first scan has loaded and versioned every file. */
   loaded: Promise<void>;
+  /** Looks at the data folder again now (`full`: re-checks every file, as SIGHUP does). */
+  rescan(reason: string, full?: boolean): Promise<void>;
   /** Stops accepting, lets requests in flight finish, then closes every file. */
   close(): Promise<void>;
 }
 
 /**
  * Starts listening at once (so /health answers while files are digested), then loads the data
- * folder in the background; /ready turns 200 when it is done.
+ * folder in the background; /ready turns 200 when it is done. Then watches it for changes.
  */
 export async function startServer(config: Config, logger: Logger, driver: SqliteDriver): Promise<RunningServer> {
   const info = await stat(config.dataDir).catch(() => undefined);
@@ -36,22 +42,43 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
   const { port } = server.address() as AddressInfo;
   const url = `http://${displayHost(config.host)}:${port}`;
   logger.info({ url, dataDir: config.dataDir }, 'listening');
-  const loaded = loadDataDir(config.dataDir, driver, registry, logger, config.versioning).catch((error: Error) => {
+  const reloader = new Reloader({
+    dataDir: config.dataDir,
+    driver,
+    registry,
+    logger,
+    versioning: config.versioning,
+    settleMs: config.settleMs,
+    onOutcome: (outcome) => app.metrics.reload(outcome),
+  });
+  const loaded = reloader.start().catch((error: Error) => {
     // The folder vanished or became unreadable after start: say so; /ready stays 503.
     logger.error({ dataDir: config.dataDir, reason: error.message }, 'data folder cannot be scanned');
   });
+  const watcher =
+    config.watch || config.pollMs > 0
+      ? watchDataDir(
+          config.dataDir,
+          (reason) => void loaded.then(() => reloader.rescan(reason)),
+          { events: config.watch, pollMs: config.pollMs, debounceMs: DEBOUNCE_MS },
+          logger,
+        )
+      : undefined;
   return {
     url,
     port,
     registry,
     events: app.events,
     loaded,
+    rescan: (reason, full = false) => loaded.then(() => reloader.rescan(reason, { full })),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       app.events.closeAll();
       server.closeIdleConnections?.();
+      await watcher?.close();
       await closed;
-      await loaded.catch(() => undefined);
+      await loaded;
+      await reloader.stop();
       registry.closeAll();
     },
   };

@@ -7,6 +7,7 @@ import type { Registry } from '../source/registry.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
 import { VersionEvents, versionDocument } from './events.ts';
+import { Metrics } from './metrics.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
 import { sendDiscovery } from './respond.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
@@ -24,6 +25,7 @@ export interface App {
   koa: Koa;
   /** The open Server-Sent Events streams; closed on shutdown. */
   events: VersionEvents;
+  metrics: Metrics;
 }
 
 /**
@@ -35,6 +37,7 @@ export function createApp({ registry, config, logger, driver }: AppDeps): App {
   koa.proxy = config.trustProxy;
   koa.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
   const events = new VersionEvents(registry, config.sseHeartbeat * 1000);
+  const metrics = new Metrics(registry, () => events.size);
   const compressed = compress({ threshold: 1024, filter: () => true });
   const compressJson = (ctx: Context, next: Next) => (ctx.path.endsWith('.json') ? compressed(ctx, next) : next());
   // Errors outside the error middleware (there should be none) are logged, not swallowed.
@@ -48,11 +51,13 @@ export function createApp({ registry, config, logger, driver }: AppDeps): App {
   router.get('/api/tile-version/events', events.handler());
   router.get('/health', healthHandler(registry, driver));
   router.get('/ready', readyHandler(registry));
+  router.get('/metrics', (ctx) => metrics.handler(ctx));
   koa.use(requestLogMiddleware(logger));
+  koa.use(metrics.middleware());
   koa.use(corsMiddleware(config.corsOrigin));
   koa.use(cacheMiddleware(config.maxAge));
   koa.use(errorMiddleware(logger));
   koa.use(router.routes());
   koa.use(router.allowedMethods());
-  return { koa, events };
+  return { koa, events, metrics };
 }

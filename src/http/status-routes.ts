@@ -5,12 +5,13 @@ import { LOADING_RETRY_AFTER } from './lookup.ts';
 
 /**
  * GET /health: liveness, always 200 while the process answers, with each tileset's state so an
- * operator sees which file failed and why. `status` is `degraded` when any tileset failed.
+ * operator sees which file failed and why. `status` is `degraded` when any tileset failed, or
+ * serves an older version because its newer file was rejected.
  */
 export function healthHandler(registry: Registry, driver: string) {
   return function serveHealth(ctx: Context): void {
     const entries = registry.list();
-    const failed = entries.some((e) => e.state === 'failed');
+    const failed = entries.some((e) => e.state === 'failed' || (e.state === 'ok' && e.rejected));
     ctx.body = {
       status: failed ? 'degraded' : registry.ready ? 'ok' : 'loading',
       ready: registry.ready,
@@ -31,6 +32,7 @@ function describeEntry(entry: TilesetEntry): Record<string, unknown> {
         format: entry.source.format,
         loadedAt: entry.loadedAt.toISOString(),
         ...(entry.warnings.length > 0 && { warnings: entry.warnings }),
+        ...(entry.rejected && { rejected: { reason: entry.rejected.reason, since: entry.rejected.since.toISOString() } }),
       };
     case 'failed':
       return { state: 'failed', reason: entry.reason, since: entry.since.toISOString() };

@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
+import { SourceUnavailableError } from '../source/errors.ts';
 import type { Registry } from '../source/registry.ts';
 import type { Tile, TileSource } from '../source/tile-source.ts';
 import { extensionFits, formatKind } from '../storage/tile-format.ts';
@@ -36,12 +37,24 @@ export function tilesHandler(registry: Registry, config: Config) {
     }
     const coords = parseTileCoordinates(request, source.info);
     if (!coords.ok) throw new HttpError(coords.status, coords.message);
-    const tile = source.getTile(coords.z, coords.x, coords.y);
+    const tile = readTile(source, coords.z, coords.x, coords.y);
     setCacheSubject(ctx, { kind: 'tile', requested: requestedVersion(ctx.query.v), current: source.version });
     ctx.compress = false; // tiles are sent as stored, never recompressed
     if (tile === undefined) return answerMissing(ctx, source, `${coords.z}/${coords.x}/${coords.y}`);
     await answerTile(ctx, source, tile);
   };
+}
+
+/** Seconds to wait when a file is being replaced in place: reloads follow within a few seconds. */
+const REPLACING_RETRY_AFTER = 1;
+
+function readTile(source: TileSource, z: number, x: number, y: number): Tile | undefined {
+  try {
+    return source.getTile(z, x, y);
+  } catch (error) {
+    if (error instanceof SourceUnavailableError) throw new HttpError(503, error.message, REPLACING_RETRY_AFTER);
+    throw error;
+  }
 }
 
 /** A missing tile inside the range is a fact of the version: 204 for vector, 404 for raster. */
@@ -84,9 +97,14 @@ async function gunzipForClient(ctx: Context, source: TileSource, data: Buffer): 
   try {
     return await gunzipAsync(data, { maxOutputLength: MAX_GUNZIPPED_BYTES });
   } catch (error) {
-    throw new HttpError(406, 'this tile is stored gzipped and cannot be decoded here: request it with Accept-Encoding: gzip', undefined, {
-      tileset: source.id,
-      reason: (error as Error).message,
-    });
+    throw new HttpError(
+      406,
+      'this tile is stored gzipped and cannot be decoded here: request it with Accept-Encoding: gzip',
+      undefined,
+      {
+        tileset: source.id,
+        reason: (error as Error).message,
+      },
+    );
   }
 }

@@ -1,9 +1,12 @@
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { flipY } from '../storage/coords.ts';
 import { MbtilesError, MbtilesFile, messageOf, type TileRow } from '../storage/mbtiles.ts';
 import type { Metadata } from '../storage/metadata.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import { contentTypeOf, formatKind, isGzip, normalizeFormat, sniffFormat, type TileFormat } from '../storage/tile-format.ts';
+import { FileChangedError, SourceUnavailableError } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
+import type { FileState } from './snapshot.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 import {
   DEFAULT_VERSIONING,
@@ -20,8 +23,21 @@ const DISCOVERY_SAMPLE = 32;
 /** Above this many tiles, a file without a tile index is refused: every read would scan it all. */
 export const UNINDEXED_TILE_LIMIT = 10_000;
 
-/** A TileSource over one MBTiles file. */
+/** A file descriptor on the same inode SQLite reads, and what it looked like when versioned. */
+interface Guard {
+  fd: number;
+  state: FileState;
+}
+
+/**
+ * A TileSource over one MBTiles file. It keeps a descriptor on the file it versioned: after
+ * every read it checks (one fstat) that the inode's size and mtime are unchanged, so bytes of a
+ * file being overwritten in place are never passed off as a tile of either version. A file
+ * replaced by rename leaves this inode untouched, and it keeps serving until the swap.
+ */
 export class MbtilesSource implements TileSource {
+  readonly #guard: Guard;
+
   constructor(
     readonly id: string,
     readonly format: TileFormat,
@@ -30,26 +46,52 @@ export class MbtilesSource implements TileSource {
     /** Things worth a log line that did not stop the file from loading. */
     readonly warnings: readonly string[],
     readonly file: MbtilesFile,
-  ) {}
+    guard: Guard,
+  ) {
+    this.#guard = guard;
+  }
 
   get version(): string {
     return this.digest.version;
   }
 
+  /** The file as it was when versioned. */
+  get fileState(): FileState {
+    return this.#guard.state;
+  }
+
   getTile(z: number, x: number, y: number): Tile | undefined {
     const yTms = flipY(z, y);
-    const data = this.file.getTile(z, x, yTms);
+    let data: Buffer | undefined;
+    let storedId: string | undefined;
+    try {
+      data = this.file.getTile(z, x, yTms);
+      storedId = data === undefined ? undefined : this.file.getTileId(z, x, yTms);
+    } catch (error) {
+      this.#assertIntact();
+      throw new SourceUnavailableError(`tileset ${this.id} cannot be read: ${messageOf(error)}`);
+    }
+    this.#assertIntact();
     if (data === undefined) return undefined;
     // Raster files may mix PNG and JPEG (GDAL's PNG_JPEG), so each image says what it is.
     const format = formatKind(this.format) === 'raster' ? (sniffFormat(data)?.format ?? this.format) : this.format;
     const tile: Tile = { data, contentType: contentTypeOf(format), gzip: isGzip(data) };
-    const storedId = this.file.getTileId(z, x, yTms);
     if (storedId !== undefined) tile.storedId = storedId;
     return tile;
   }
 
+  intact(): boolean {
+    const now = fstatSync(this.#guard.fd);
+    return now.size === this.#guard.state.size && now.mtimeMs === this.#guard.state.mtimeMs;
+  }
+
+  #assertIntact(): void {
+    if (!this.intact()) throw new SourceUnavailableError(`tileset ${this.id} is being overwritten in place`);
+  }
+
   close(): void {
     this.file.close();
+    closeSync(this.#guard.fd);
   }
 }
 
@@ -64,7 +106,16 @@ export async function loadMbtilesSource(
   path: string,
   versioning: VersionOptions = DEFAULT_VERSIONING,
 ): Promise<MbtilesSource> {
-  const file = MbtilesFile.open(driver, path);
+  const guard = openGuard(path);
+  let file: MbtilesFile;
+  try {
+    file = MbtilesFile.open(driver, path);
+    // Were the file renamed over between the two opens, SQLite would read another inode.
+    if (statSync(path).ino !== guard.state.ino) throw new FileChangedError('replaced while being opened');
+  } catch (error) {
+    closeSync(guard.fd);
+    throw error;
+  }
   try {
     const warnings = [...file.metadata.warnings];
     checkIndex(file, warnings);
@@ -78,11 +129,25 @@ export async function loadMbtilesSource(
       warnings.push(`metadata lists no vector_layers; found ${info.vectorLayers.length} by decoding tiles`);
     }
     const digest = await deriveVersion(file, versioning);
-    return new MbtilesSource(id, format, info, digest, warnings, file);
+    const source = new MbtilesSource(id, format, info, digest, warnings, file, guard);
+    if (!source.intact()) throw new FileChangedError('changed while being versioned');
+    return source;
   } catch (error) {
     file.close();
+    closeSync(guard.fd);
     throw error;
   }
+}
+
+function openGuard(path: string): Guard {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new MbtilesError(`cannot open: ${messageOf(error)}`);
+  }
+  const info = fstatSync(fd);
+  return { fd, state: { path, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, busy: false } };
 }
 
 function checkIndex(file: MbtilesFile, warnings: string[]): void {
@@ -128,7 +193,9 @@ function decideZooms(file: MbtilesFile, warnings: string[]): { minzoom: number; 
   const stored = readOrFail(() => file.zoomRange()) as { minzoom: number; maxzoom: number };
   const zooms = { minzoom: minzoom ?? stored.minzoom, maxzoom: maxzoom ?? stored.maxzoom };
   if (zooms.minzoom <= zooms.maxzoom) return zooms;
-  warnings.push(`metadata zoom ${minzoom ?? maxzoom} lies outside the stored zooms ${stored.minzoom}-${stored.maxzoom}; using those`);
+  warnings.push(
+    `metadata zoom ${minzoom ?? maxzoom} lies outside the stored zooms ${stored.minzoom}-${stored.maxzoom}; using those`,
+  );
   return stored;
 }
 

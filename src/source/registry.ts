@@ -3,7 +3,16 @@ import type { TileSource } from './tile-source.ts';
 /** Where one tileset stands: being loaded, serving, or failed with a reason. */
 export type TilesetEntry =
   | { state: 'loading'; id: string; path: string }
-  | { state: 'ok'; id: string; path: string; source: TileSource; loadedAt: Date; warnings: readonly string[] }
+  | {
+      state: 'ok';
+      id: string;
+      path: string;
+      source: TileSource;
+      loadedAt: Date;
+      warnings: readonly string[];
+      /** A newer file that failed validation: the source above keeps serving. */
+      rejected?: { reason: string; since: Date };
+    }
   | { state: 'failed'; id: string; path: string; reason: string; since: Date };
 
 /** A tileset's served version changed: added (no previous), replaced, or gone (no version). */

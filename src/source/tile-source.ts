@@ -35,5 +35,7 @@ export interface TileSource {
   readonly version: string;
   /** The tile at XYZ coordinates (y grows southwards), or undefined when there is none. */
   getTile(z: number, x: number, y: number): Tile | undefined;
+  /** False once the data under the open handle changed in place (then reads fail with 503). */
+  intact(): boolean;
   close(): void;
 }

@@ -39,6 +39,9 @@ export async function startTestServer(dataDir: string, overrides: Partial<Config
     logLevel: 'debug',
     versioning: { from: 'content', key: undefined },
     sseHeartbeat: 15,
+    watch: false,
+    pollMs: 0,
+    settleMs: 100,
     ...overrides,
   };
   const server = await startServer(config, logger, betterSqliteDriver);

@@ -12,6 +12,9 @@ const DEFAULTS: Config = {
   logLevel: 'info',
   versioning: { from: 'content', key: undefined },
   sseHeartbeat: 15,
+  watch: true,
+  pollMs: 2000,
+  settleMs: 500,
 };
 
 /** The config of a `serve` command, or a failed expectation showing what came back instead. */

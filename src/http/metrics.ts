@@ -1,0 +1,80 @@
+import type { Context, Next } from 'koa';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as PromRegistry } from 'prom-client';
+import type { Registry } from '../source/registry.ts';
+import type { ReloadOutcome } from '../source/reloader.ts';
+
+/**
+ * Prometheus metrics (prom-client): requests by route and status, tile latency, reload
+ * outcomes, tilesets by state, open event streams, and the process defaults.
+ */
+export class Metrics {
+  readonly prom = new PromRegistry();
+  readonly #requests = new Counter({
+    name: 'tilestamp_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.prom],
+  });
+  readonly #tileSeconds = new Histogram({
+    name: 'tilestamp_tile_duration_seconds',
+    help: 'Time to answer a tile request',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.prom],
+  });
+  readonly #reloads = new Counter({
+    name: 'tilestamp_reloads_total',
+    help: 'Reload decisions by outcome (added, swapped, unchanged, removed, rejected, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.prom],
+  });
+
+  constructor(tilesets: Registry, openStreams: () => number) {
+    new Gauge({
+      name: 'tilestamp_tilesets',
+      help: 'Tilesets by state (ok, loading, failed, rejected: serving an older version)',
+      labelNames: ['state'] as const,
+      registers: [this.prom],
+      collect() {
+        const counts: Record<string, number> = { ok: 0, loading: 0, failed: 0, rejected: 0 };
+        for (const entry of tilesets.list()) {
+          counts[entry.state] = (counts[entry.state] ?? 0) + 1;
+          if (entry.state === 'ok' && entry.rejected) counts.rejected = (counts.rejected ?? 0) + 1;
+        }
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'tilestamp_event_streams',
+      help: 'Open /api/tile-version/events connections',
+      registers: [this.prom],
+      collect() {
+        this.set(openStreams());
+      },
+    });
+    collectDefaultMetrics({ register: this.prom, prefix: 'tilestamp_' });
+  }
+
+  reload(outcome: ReloadOutcome): void {
+    this.#reloads.inc({ outcome });
+  }
+
+  /** Counts every request under its route pattern (never the raw path: bounded labels). */
+  middleware() {
+    return async (ctx: Context, next: Next): Promise<void> => {
+      const started = performance.now();
+      try {
+        await next();
+      } finally {
+        const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+        this.#requests.inc({ route: String(route), status: String(ctx.status) });
+        if (route === '/tiles/*rest' && !ctx.path.endsWith('.json'))
+          this.#tileSeconds.observe((performance.now() - started) / 1000);
+      }
+    };
+  }
+
+  async handler(ctx: Context): Promise<void> {
+    ctx.type = this.prom.contentType;
+    ctx.body = await this.prom.metrics();
+  }
+}
