@@ -64,6 +64,7 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
           logger,
         )
       : undefined;
+  await watcher?.ready;
   return {
     url,
     port,

@@ -85,7 +85,7 @@ async function answerTile(ctx: Context, source: TileSource, tile: Tile): Promise
   }
   ctx.type = tile.contentType;
   if (vector && tile.gzip && !gunzipped) ctx.set('Content-Encoding', 'gzip');
-  ctx.body = gunzipped ? await gunzipForClient(ctx, source, tile.data) : tile.data;
+  ctx.body = gunzipped ? await gunzipForClient(source, tile.data) : tile.data;
 }
 
 /**
@@ -93,7 +93,7 @@ async function answerTile(ctx: Context, source: TileSource, tile: Tile): Promise
  * MAX_GUNZIPPED_BYTES), the tile exists only in a coding this client refuses: 406, which
  * names the client's choice, not a server fault. Clients that take gzip get the bytes as stored.
  */
-async function gunzipForClient(ctx: Context, source: TileSource, data: Buffer): Promise<Buffer> {
+async function gunzipForClient(source: TileSource, data: Buffer): Promise<Buffer> {
   try {
     return await gunzipAsync(data, { maxOutputLength: MAX_GUNZIPPED_BYTES });
   } catch (error) {

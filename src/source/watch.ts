@@ -23,13 +23,14 @@ export function watchDataDir(
   onChange: (reason: string) => void,
   options: WatchOptions,
   logger: Logger,
-): { close(): Promise<void> } {
+): { ready: Promise<void>; close(): Promise<void> } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const debounced = (reason: string) => {
     clearTimeout(timer);
     timer = setTimeout(() => onChange(reason), options.debounceMs);
   };
   let watcher: FSWatcher | undefined;
+  let ready = Promise.resolve();
   if (options.events) {
     watcher = watch(dir, {
       depth: 1,
@@ -42,9 +43,13 @@ export function watchDataDir(
     watcher.on('error', (error) =>
       logger.warn({ reason: (error as Error).message, dataDir: dir }, 'file watcher error; polling goes on'),
     );
+    // What changed while the watches were being set up produced no event: look once more.
+    ready = new Promise((resolve) => watcher?.once('ready', () => resolve()));
+    void ready.then(() => debounced('watch ready'));
   }
   const poll = options.pollMs > 0 ? setInterval(() => onChange('poll'), options.pollMs) : undefined;
   return {
+    ready,
     async close() {
       clearTimeout(timer);
       clearInterval(poll);

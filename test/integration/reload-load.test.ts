@@ -1,0 +1,121 @@
+import { copyFileSync, renameSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFiles } from '../helpers/fds.ts';
+import { copyFixture, FIXTURES, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
+
+const tilesOf = (fixture: string) =>
+  new Map(readStoredTiles(join(FIXTURES, fixture)).map((t) => [`${t.z}/${t.x}/${2 ** t.z - 1 - t.y}`, t.data]));
+const V1 = tilesOf('countries.mbtiles');
+const V2 = tilesOf('countries-v2.mbtiles');
+
+let dir: string;
+let server: TestServer;
+
+beforeAll(async () => {
+  dir = tempDir();
+  copyFixture('countries.mbtiles', dir);
+  server = await startTestServer(dir, { watch: true, pollMs: 500, settleMs: 100 });
+});
+
+afterAll(async () => {
+  await server?.close();
+  removeDir(dir);
+});
+
+/** Stages a fixture beside the served file and renames it over: how a pipeline publishes. */
+function publish(fixture: string): void {
+  const staged = join(dir, `.staged-${process.hrtime.bigint()}.tmp`);
+  copyFileSync(join(FIXTURES, fixture), staged);
+  renameSync(staged, join(dir, 'countries.mbtiles'));
+}
+
+function get(agent: Agent, path: string): Promise<{ status: number; version: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}${path}`, { agent, headers: { 'Accept-Encoding': 'gzip' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          version: String(res.headers['x-tilestamp-version']),
+          body: Buffer.concat(chunks),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('swapping under load', () => {
+  it('serves only whole tiles of one of the two files while the file is swapped back and forth 24 times', async () => {
+    const [versionV1] = Object.values(server.registry.versions());
+    const baseline = openFiles().length;
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const seen = { requests: 0, byStatus: new Map<number, number>(), errors: [] as string[], mismatches: [] as string[] };
+    let versionV2: string | undefined;
+    let stop = false;
+    const deadline = Date.now() + 90_000;
+    const client = async (n: number) => {
+      for (let i = n; !stop && Date.now() < deadline && seen.requests < 200_000; i += 8) {
+        const z = i % 6;
+        const x = (i * 7) % 2 ** z;
+        const y = (i * 3) % 2 ** z;
+        const key = `${z}/${x}/${y}`;
+        seen.requests++;
+        try {
+          const res = await get(agent, `/tiles/countries/${key}.pbf`);
+          seen.byStatus.set(res.status, (seen.byStatus.get(res.status) ?? 0) + 1);
+          const file = res.version === versionV1 ? V1 : res.version === versionV2 ? V2 : undefined;
+          if (file === undefined) seen.mismatches.push(`${key}: unknown version ${res.version}`);
+          else if (res.status === 200 && !file.get(key)?.equals(res.body)) seen.mismatches.push(`${key}: bytes of neither file`);
+          else if (res.status === 204 && file.has(key)) seen.mismatches.push(`${key}: 204 for a stored tile`);
+        } catch (error) {
+          seen.errors.push((error as Error).message);
+        }
+      }
+    };
+    const clients = Array.from({ length: 8 }, (_, n) => client(n));
+    let swaps = 0;
+    for (; swaps < 24; swaps++) {
+      const before = Object.values(server.registry.versions())[0];
+      publish(swaps % 2 === 0 ? 'countries-v2.mbtiles' : 'countries.mbtiles');
+      await waitFor(() => Object.values(server.registry.versions())[0] !== before, `swap ${swaps + 1}`);
+      if (versionV2 === undefined && swaps === 0) versionV2 = Object.values(server.registry.versions())[0];
+      await sleep(50);
+    }
+    stop = true;
+    await Promise.all(clients);
+    agent.destroy();
+    expect(swaps).toBe(24);
+    expect(seen.errors).toEqual([]);
+    expect(seen.mismatches).toEqual([]);
+    expect([...seen.byStatus.keys()].sort()).toEqual(seen.byStatus.has(204) ? [200, 204] : [200]);
+    expect(seen.requests).toBeGreaterThan(1_000);
+    await waitFor(() => openFiles().length <= baseline, `descriptors back to ${baseline} (now ${openFiles().length})`);
+    expect(openFiles().filter((f) => f.includes('(deleted)'))).toEqual([]);
+  });
+
+  it('leaks no descriptor over hundreds of swaps', async () => {
+    const baseline = openFiles().length;
+    for (let i = 0; i < 200; i++) {
+      const before = Object.values(server.registry.versions())[0];
+      // The first test ended on countries.mbtiles, so this starts with the other file.
+      publish(i % 2 === 0 ? 'countries-v2.mbtiles' : 'countries.mbtiles');
+      await server.rescan('test');
+      if (Object.values(server.registry.versions())[0] === before) {
+        await waitFor(() => Object.values(server.registry.versions())[0] !== before, `swap ${i + 1}`);
+      }
+    }
+    await sleep(200);
+    const now = openFiles();
+    expect(now.filter((f) => f.includes('(deleted)'))).toEqual([]);
+    // The serving source holds two: SQLite's connection and the guard descriptor.
+    expect(now.filter((f) => f.endsWith('.mbtiles'))).toEqual([join(dir, 'countries.mbtiles'), join(dir, 'countries.mbtiles')]);
+    expect(now.length).toBeLessThanOrEqual(baseline);
+  }, 180_000);
+});

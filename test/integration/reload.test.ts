@@ -1,0 +1,266 @@
+import {
+  closeSync,
+  copyFileSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openFiles } from '../helpers/fds.ts';
+import {
+  copyFixture,
+  FIXTURES,
+  REPO,
+  readStoredTiles,
+  removeDir,
+  tempDir,
+  truncatedCopy,
+  writeBytes,
+} from '../helpers/fixtures.ts';
+import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
+import { spawnServer } from '../helpers/process.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { openSse } from '../helpers/sse.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
+
+interface HealthEntry {
+  state: string;
+  version?: string;
+  reason?: string;
+  rejected?: { reason: string; since: string };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A temporary data folder with `files` (fixture names, or [fixture, as]) and a watching server over it. */
+async function setup(files: (string | [string, string])[], overrides: Parameters<typeof startTestServer>[1] = {}) {
+  const dir = tempDir();
+  for (const f of files) Array.isArray(f) ? copyFixture(f[0], dir, f[1]) : copyFixture(f, dir);
+  const server = await startTestServer(dir, { watch: true, pollMs: 0, settleMs: 150, ...overrides });
+  cleanups.push(() => removeDir(dir));
+  cleanups.push(() => server.close());
+  return { dir, server };
+}
+
+/** Writes a fixture beside the target under a hidden name, then renames it over: an atomic replace. */
+function renameOver(fixture: string, target: string): void {
+  const staged = join(target, '..', `.staged-${process.hrtime.bigint()}.tmp`);
+  copyFileSync(join(FIXTURES, fixture), staged);
+  renameSync(staged, target);
+}
+
+async function health(server: TestServer): Promise<Record<string, HealthEntry>> {
+  return json<{ tilesets: Record<string, HealthEntry> }>(await rawRequest(`${server.url}/health`)).tilesets;
+}
+
+const versionOf = async (server: TestServer, id: string) => (await health(server))[id]?.version;
+
+describe('reload triggers', () => {
+  it('swaps in a file renamed over the served one, and announces it', async () => {
+    const { dir, server } = await setup([['countries.mbtiles', 'countries.mbtiles']]);
+    const before = await versionOf(server, 'countries');
+    const events = await openSse(`${server.url}/api/tile-version/events`);
+    cleanups.push(() => events.close());
+    await events.until((e) => e.length >= 1);
+    renameOver('countries-v2.mbtiles', join(dir, 'countries.mbtiles'));
+    await waitFor(async () => (await versionOf(server, 'countries')) !== before, 'the new version');
+    const after = await versionOf(server, 'countries');
+    await events.until((e) => e.length >= 2);
+    expect(JSON.parse(events.events[1]!.data).changed).toEqual({ id: 'countries', version: after, previous: before });
+    const tile = await getGzip(`${server.url}/tiles/countries/0/0/0.pbf?v=${after}`);
+    expect(tile.body.equals(readStoredTiles(join(FIXTURES, 'countries-v2.mbtiles')).find((t) => t.z === 0)!.data)).toBe(true);
+    expect(header(tile, 'cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(server.logs.some((l) => l.message === 'tileset swapped' && l.fields.previous === before)).toBe(true);
+  });
+
+  it('does nothing visible for a touch: same version, no event', async () => {
+    const { dir, server } = await setup(['world_cities.mbtiles']);
+    const before = await versionOf(server, 'world_cities');
+    const events = await openSse(`${server.url}/api/tile-version/events`);
+    cleanups.push(() => events.close());
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(join(dir, 'world_cities.mbtiles'), later, later);
+    await waitFor(
+      () =>
+        server.logs.some(
+          (l) => l.fields.tileset === 'world_cities' && l.fields.version === before && l.message !== 'tileset loaded',
+        ),
+      'the touched file to be re-checked',
+    );
+    expect(await versionOf(server, 'world_cities')).toBe(before);
+    await sleep(300);
+    expect(events.events).toHaveLength(1);
+    expect((await getGzip(`${server.url}/tiles/world_cities/0/0/0.pbf`)).status).toBe(200);
+  });
+
+  it('adds new files and removes deleted ones (404, handle closed); a rename is both', async () => {
+    const { dir, server } = await setup(['world_cities.mbtiles']);
+    copyFixture('countries.mbtiles', dir, 'sub/new.mbtiles');
+    await waitFor(async () => (await health(server))['sub/new']?.state === 'ok', 'the added file');
+    expect((await getGzip(`${server.url}/tiles/sub/new/0/0/0.pbf`)).status).toBe(200);
+    unlinkSync(join(dir, 'world_cities.mbtiles'));
+    await waitFor(async () => (await health(server)).world_cities === undefined, 'the removed file');
+    const gone = await rawRequest(`${server.url}/tiles/world_cities/0/0/0.pbf`);
+    expect(gone.status).toBe(404);
+    expect(openFiles().some((l) => l.startsWith(join(dir, 'world_cities.mbtiles')))).toBe(false);
+    renameSync(join(dir, 'sub/new.mbtiles'), join(dir, 'renamed.mbtiles'));
+    await waitFor(async () => {
+      const h = await health(server);
+      return h['sub/new'] === undefined && h.renamed?.state === 'ok';
+    }, 'the rename');
+  });
+
+  it.each([
+    [
+      'garbage',
+      (path: string) => writeBytes(path, 'not a tileset at all\n'.repeat(500)),
+      /cannot open as SQLite|not a database|no metadata/i,
+    ],
+    [
+      'truncated',
+      (path: string) => truncatedCopy(join(FIXTURES, 'countries-v2.mbtiles'), path, 150_000),
+      /malformed|cannot be read|not a database/i,
+    ],
+    ['zero bytes', (path: string) => writeBytes(path, ''), /no metadata table/],
+  ])('never lets a %s file replace the served one, shows why, and takes the next good file', async (_, write, reason) => {
+    const { dir, server } = await setup(['countries.mbtiles']);
+    const before = await versionOf(server, 'countries');
+    const staged = join(dir, '.bad.tmp');
+    write(staged);
+    renameSync(staged, join(dir, 'countries.mbtiles'));
+    await waitFor(async () => (await health(server)).countries?.rejected !== undefined, 'the rejection');
+    const entry = (await health(server)).countries!;
+    expect(entry).toMatchObject({ state: 'ok', version: before });
+    expect(entry.rejected?.reason).toMatch(reason);
+    const tile = await getGzip(`${server.url}/tiles/countries/0/0/0.pbf?v=${before}`);
+    expect(tile.status).toBe(200);
+    expect(tile.body.equals(readStoredTiles(join(FIXTURES, 'countries.mbtiles')).find((t) => t.z === 0)!.data)).toBe(true);
+    expect(
+      server.logs.some((l) => l.level === 'warn' && l.message === 'newer file rejected' && l.fields.serving === before),
+    ).toBe(true);
+    const metrics = (await rawRequest(`${server.url}/metrics`)).body.toString();
+    expect(metrics).toMatch(/tilestamp_reloads_total\{outcome="rejected"\} 1/);
+    renameOver('countries-v2.mbtiles', join(dir, 'countries.mbtiles'));
+    await waitFor(async () => (await versionOf(server, 'countries')) !== before, 'the good file after the bad one');
+    expect((await health(server)).countries?.rejected).toBeUndefined();
+  });
+
+  it('lists a file that was never good as failed, and serves it once it is fixed', async () => {
+    const { dir, server } = await setup([]);
+    writeBytes(join(dir, 'late.mbtiles'), 'garbage');
+    await waitFor(async () => (await health(server)).late?.state === 'failed', 'the failure');
+    renameOver('world_cities.mbtiles', join(dir, 'late.mbtiles'));
+    await waitFor(async () => (await health(server)).late?.state === 'ok', 'the fix');
+  });
+
+  it('waits for a file written slowly in chunks, and never takes it half-written', async () => {
+    const { dir, server } = await setup([], { settleMs: 500 });
+    const bytes = readFileSync(join(FIXTURES, 'countries.mbtiles'));
+    const fd = openSync(join(dir, 'slow.mbtiles'), 'w');
+    const chunk = Math.ceil(bytes.length / 12);
+    for (let offset = 0; offset < bytes.length; offset += chunk) {
+      writeSync(fd, bytes, offset, Math.min(chunk, bytes.length - offset));
+      await sleep(200);
+      const entry = (await health(server)).slow;
+      expect(entry?.state, `after ${offset + chunk} of ${bytes.length} bytes`).not.toBe('failed');
+      expect(entry?.state).not.toBe('ok');
+    }
+    closeSync(fd);
+    await waitFor(async () => (await health(server)).slow?.state === 'ok', 'the finished file');
+    expect(server.logs.some((l) => l.fields.tileset === 'slow' && l.level === 'error')).toBe(false);
+  });
+
+  it('does not take a file while a -journal with content lies beside it', async () => {
+    const { dir, server } = await setup([]);
+    writeBytes(join(dir, 'busy.mbtiles-journal'), 'a hot journal');
+    copyFixture('world_cities.mbtiles', dir, 'busy.mbtiles');
+    await sleep(800);
+    expect((await health(server)).busy).toBeUndefined();
+    unlinkSync(join(dir, 'busy.mbtiles-journal'));
+    await waitFor(async () => (await health(server)).busy?.state === 'ok', 'the file once the journal is gone');
+  });
+
+  it('finds changes by polling alone when file events do not arrive (bind mounts, NFS)', async () => {
+    const { dir, server } = await setup(['countries.mbtiles'], { watch: false, pollMs: 250 });
+    const before = await versionOf(server, 'countries');
+    renameOver('countries-v2.mbtiles', join(dir, 'countries.mbtiles'));
+    await waitFor(async () => (await versionOf(server, 'countries')) !== before, 'the poll to see the change');
+  });
+
+  it('reloads on SIGHUP only, with --no-watch', async () => {
+    const dir = tempDir();
+    cleanups.push(() => removeDir(dir));
+    copyFixture('countries.mbtiles', dir);
+    const proc = await spawnServer('node', [join(REPO, 'dist/cli.js'), 'serve', '--no-watch', '--settle-ms', '100'], {
+      TILESTAMP_DATA: dir,
+      TILESTAMP_PORT: '0',
+      TILESTAMP_HOST: '127.0.0.1',
+    });
+    cleanups.push(async () => void (await proc.stop()));
+    const version = async () =>
+      json<{ tilesets: Record<string, string> }>(await rawRequest(`${proc.url}/api/tile-version`)).tilesets.countries;
+    const before = await version();
+    renameOver('countries-v2.mbtiles', join(dir, 'countries.mbtiles'));
+    await sleep(1_000);
+    expect(await version()).toBe(before);
+    proc.child.kill('SIGHUP');
+    await waitFor(async () => (await version()) !== before, 'the SIGHUP rescan');
+  });
+});
+
+describe('in-place overwrite', () => {
+  it('never crashes, never answers 500, never passes off bytes of neither file as a tile', async () => {
+    const { dir, server } = await setup(['countries.mbtiles']);
+    const before = await versionOf(server, 'countries');
+    const v1 = new Map(readStoredTiles(join(FIXTURES, 'countries.mbtiles')).map((t) => [`${t.z}/${t.x}/${t.y}`, t.data]));
+    const v2 = new Map(readStoredTiles(join(FIXTURES, 'countries-v2.mbtiles')).map((t) => [`${t.z}/${t.x}/${t.y}`, t.data]));
+    const statuses = new Map<number, number>();
+    let done = false;
+    const client = (async () => {
+      let i = 0;
+      while (!done && i < 5_000) {
+        const z = i % 4;
+        const x = i % 2 ** z;
+        const y = (i >> 1) % 2 ** z;
+        i++;
+        const res = await getGzip(`${server.url}/tiles/countries/${z}/${x}/${y}.pbf`);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        const key = `${z}/${x}/${2 ** z - 1 - y}`;
+        if (res.status === 200) {
+          expect(res.body.equals(v1.get(key)!) || res.body.equals(v2.get(key)!), `tile ${key}`).toBe(true);
+        } else if (res.status === 204) {
+          expect(v1.has(key) && v2.has(key), `204 for ${key}, which one of the files has`).toBe(false);
+        } else {
+          expect(res.status).toBe(503);
+          expect(header(res, 'retry-after')).toBe('1');
+        }
+      }
+    })();
+    // cp over the served file: same inode, truncated then rewritten, in chunks.
+    await sleep(100);
+    const bytes = readFileSync(join(FIXTURES, 'countries-v2.mbtiles'));
+    const fd = openSync(join(dir, 'countries.mbtiles'), 'r+');
+    ftruncateSync(fd, 0);
+    for (let offset = 0; offset < bytes.length; offset += 65_536) {
+      writeSync(fd, bytes, offset, Math.min(65_536, bytes.length - offset), offset);
+      await sleep(30);
+    }
+    closeSync(fd);
+    await waitFor(async () => (await versionOf(server, 'countries')) !== before, 'the new version after the overwrite');
+    done = true;
+    await client;
+    expect(
+      [...statuses.keys()].every((s) => s === 200 || s === 204 || s === 503),
+      JSON.stringify([...statuses]),
+    ).toBe(true);
+    expect(statuses.get(200)).toBeGreaterThan(0);
+  });
+});
