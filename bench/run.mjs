@@ -1,7 +1,7 @@
 // Benchmark: prints figures and ratios, asserts nothing. Run with `npm run bench`
 // (BENCH_TILES=… BENCH_TILE_BYTES=… BENCH_REQUESTS=… to change the sizes).
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +19,8 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const mb = (bytes) => bytes / 1024 / 1024;
 const fmt = (n, digits = 1) => n.toFixed(digits);
 
-/** A plain-schema MBTiles file of TILES random "tiles" (gzip magic first, so they pass as vector). */
-function makeFile(dir) {
+/** A plain-schema MBTiles file of `tiles` random "tiles" (gzip magic first, so they pass as vector). */
+function makeFile(dir, tiles = TILES, tileBytes = TILE_BYTES) {
   const path = join(dir, 'bench.mbtiles');
   const db = new Database(path);
   db.exec(`CREATE TABLE metadata (name text, value text);
@@ -36,13 +36,13 @@ function makeFile(dir) {
   ])
     meta.run(k, v);
   const insert = db.prepare('INSERT INTO tiles VALUES (?, ?, ?, ?)');
-  const pool = randomBytes(TILE_BYTES * 64);
+  const pool = randomBytes(tileBytes * 64);
   db.transaction(() => {
     let written = 0;
-    for (let z = 0; z <= 14 && written < TILES; z++) {
+    for (let z = 0; z <= 14 && written < tiles; z++) {
       const side = 2 ** z;
-      for (let i = 0; i < side * side && written < TILES; i++, written++) {
-        const tile = Buffer.from(pool.subarray((written % 63) * TILE_BYTES, (written % 63) * TILE_BYTES + TILE_BYTES));
+      for (let i = 0; i < side * side && written < tiles; i++, written++) {
+        const tile = Buffer.from(pool.subarray((written % 63) * tileBytes, (written % 63) * tileBytes + tileBytes));
         tile[0] = 0x1f;
         tile[1] = 0x8b;
         tile.writeUInt32BE(written, 4);
@@ -70,20 +70,27 @@ async function timed(fn) {
   return { result, seconds, maxLagMs: lag.max / 1e6 };
 }
 
-function get(agent, port, path) {
+/** Resolves with the request's latency in ms (and, with `body`, the body as text). */
+function get(agent, port, path, { body = false } = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const req = request({ host: '127.0.0.1', port, path, agent, headers: { 'accept-encoding': 'gzip' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(Number(process.hrtime.bigint() - started) / 1e6));
+    const headers = body ? {} : { 'accept-encoding': 'gzip' }; // bodies are read as plain text
+    const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => body && chunks.push(chunk));
+      res.on('end', () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        resolve(body ? { ms, text: Buffer.concat(chunks).toString() } : ms);
+      });
     });
     req.on('error', reject);
     req.end();
   });
 }
 
-async function serveBench(dataDir) {
-  const server = await startServer(
+/** The server as `tilestamp serve` runs it over `dataDir`; `reload` turns on the defaults of watching. */
+function start(dataDir, { reload = false, logger = quiet } = {}) {
+  return startServer(
     {
       dataDir,
       port: 0,
@@ -95,13 +102,17 @@ async function serveBench(dataDir) {
       logLevel: 'silent',
       versioning: { from: 'content', key: undefined },
       sseHeartbeat: 15,
-      watch: false,
-      pollMs: 0,
-      settleMs: 0,
+      watch: reload,
+      pollMs: reload ? 2_000 : 0,
+      settleMs: reload ? 500 : 0,
     },
-    quiet,
+    logger,
     betterSqliteDriver,
   );
+}
+
+async function serveBench(dataDir) {
+  const server = await start(dataDir);
   await server.loaded;
   const source = server.registry.source('bench');
   const v = source.version;
@@ -128,6 +139,55 @@ async function serveBench(dataDir) {
   latencies.sort((a, b) => a - b);
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))];
   return { count: latencies.length, seconds, p50: pct(50), p99: pct(99) };
+}
+
+/**
+ * Reload latency as a user meets it: a new file of `tiles` tiles is renamed over the served one;
+ * the clock runs until /api/tile-version names its version (default watching: chokidar, 2 s poll,
+ * 500 ms settle). A client keeps requesting tiles meanwhile, to show what the reload costs them.
+ */
+async function reloadBench(tiles, tileBytes) {
+  const dir = mkdtempSync(join(tmpdir(), 'tilestamp-reload-'));
+  try {
+    const served = makeFile(dir, tiles, tileBytes);
+    const staged = join(dir, '.bench.mbtiles.tmp');
+    copyFileSync(served, staged);
+    const db = new Database(staged);
+    db.prepare('UPDATE tiles SET tile_data = ? WHERE zoom_level = 0').run(Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
+    db.close();
+    const size = statSync(served).size;
+    const logged = [];
+    const logger = { ...quiet, info: (fields, msg) => msg === 'tileset swapped' && logged.push(fields) };
+    const server = await start(dir, { reload: true, logger });
+    await server.loaded;
+    const before = server.registry.source('bench').version;
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    const versionNow = async () =>
+      JSON.parse((await get(agent, server.port, '/api/tile-version', { body: true })).text).tilesets.bench;
+
+    let done = false;
+    const during = [];
+    const client = (async () => {
+      for (let i = 0; !done && i < 1_000_000; i++)
+        during.push(await get(agent, server.port, `/tiles/bench/4/${i % 16}/${(i * 7) % 16}.pbf`));
+    })();
+    const started = performance.now();
+    renameSync(staged, served);
+    let after = before;
+    while (after === before && performance.now() - started < 600_000) {
+      await new Promise((r) => setTimeout(r, 5));
+      after = await versionNow();
+    }
+    const latency = performance.now() - started;
+    done = true;
+    await client;
+    agent.destroy();
+    await server.close();
+    during.sort((a, b) => a - b);
+    return { size, latency, loadMs: logged[0]?.ms, changed: after !== before, requests: during.length, worst: during.at(-1) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tilestamp-bench-'));
@@ -164,4 +224,17 @@ try {
   console.log(`rss: ${fmt(mb(rssBefore))} MiB before serving, ${fmt(mb(process.memoryUsage().rss))} MiB after`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+const BIG_MIB = Number(process.env.BENCH_RELOAD_MIB ?? 1024);
+for (const [tiles, tileBytes] of [
+  [100, 1_024],
+  [Math.round((BIG_MIB * 1024 * 1024) / 4_096), 4_096],
+]) {
+  const r = await reloadBench(tiles, tileBytes);
+  console.log(
+    `reload: ${fmt(mb(r.size))} MiB file renamed in → new version served after ${fmt(r.latency, 0)} ms ` +
+      `(validate + version ${r.loadMs} ms; ${r.changed ? 'changed' : 'NOT CHANGED'}); ` +
+      `${r.requests} tile requests meanwhile, slowest ${fmt(r.worst, 1)} ms`,
+  );
 }
