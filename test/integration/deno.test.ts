@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
 import { type ServerProcess, spawnServer } from '../helpers/process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const DENO = join(REPO, 'node_modules/deno/deno');
 
@@ -62,5 +63,19 @@ describe('under Deno', () => {
     const storedRaster = readStoredTiles(join(dir, 'raster.mbtiles')).find((t) => t.z === 0)!;
     expect(header(raster, 'content-type')).toBe('image/png');
     expect(raster.body.equals(storedRaster.data)).toBe(true);
+  });
+
+  // Last: it changes the folder both servers read.
+  it('hot-reloads a file renamed over the served one (chokidar and the poll under Deno)', async () => {
+    const versionAt = async (url: string) =>
+      json<{ tilesets: Record<string, string> }>(await rawRequest(`${url}/api/tile-version`)).tilesets.countries;
+    const before = await versionAt(deno.url);
+    copyFixture('countries-v2.mbtiles', dir, '.countries.staged');
+    renameSync(join(dir, '.countries.staged'), join(dir, 'countries.mbtiles'));
+    await waitFor(async () => (await versionAt(deno.url)) !== before, 'Deno to serve the new version');
+    await node.rescan('test'); // the Node server here does not watch
+    expect(await versionAt(deno.url)).toBe(await versionAt(node.url));
+    const stored = readStoredTiles(join(dir, 'countries.mbtiles')).find((t) => t.z === 0)!;
+    expect((await getGzip(`${deno.url}/tiles/countries/0/0/0.pbf`)).body.equals(stored.data)).toBe(true);
   });
 });
