@@ -12,8 +12,10 @@ export function versionDocument(registry: Registry): { version: string; tilesets
 
 /**
  * GET /api/tile-version/events: Server-Sent Events. On connect a `versions` event with every
- * current version; then one `versions` event per change, naming what changed; a comment line
- * every `heartbeatMs` so proxies keep the connection open. Streams end on disconnect or shutdown.
+ * current version; then one `versions` event per change, naming what changed; a `rejected` event
+ * when a file is refused (`{id, reason, serving}`: the version still served, or null); a comment
+ * line every `heartbeatMs` so proxies keep the connection open. Streams end on disconnect or
+ * shutdown.
  */
 export class VersionEvents {
   readonly #streams = new Set<() => void>();
@@ -47,10 +49,14 @@ export class VersionEvents {
       stream.write('retry: 3000\n\n');
       send();
       const unsubscribe = this.registry.onChange(send);
+      const unsubscribeRejections = this.registry.onRejection(({ id, reason, serving }) =>
+        stream.write(`event: rejected\ndata: ${JSON.stringify({ id, reason, serving: serving ?? null })}\n\n`),
+      );
       const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), this.heartbeatMs);
       const close = () => {
         if (!this.#streams.delete(close)) return;
         unsubscribe();
+        unsubscribeRejections();
         clearInterval(heartbeat);
         stream.end();
       };

@@ -24,6 +24,13 @@ export interface VersionChange {
 
 export type ChangeListener = (change: VersionChange) => void;
 
+/** A file was refused: `serving` is the version still served from the older file, if any. */
+export interface Rejection {
+  id: string;
+  reason: string;
+  serving: string | undefined;
+}
+
 /**
  * The loaded tilesets by id. Replacing or removing an entry closes the source it held, so a
  * handle never outlives its entry. Tile reads are synchronous (lookup and read happen in one
@@ -32,6 +39,7 @@ export type ChangeListener = (change: VersionChange) => void;
 export class Registry {
   readonly #entries = new Map<string, TilesetEntry>();
   readonly #listeners = new Set<ChangeListener>();
+  readonly #rejectionListeners = new Set<(rejection: Rejection) => void>();
   #ready = false;
 
   get(id: string): TilesetEntry | undefined {
@@ -62,11 +70,23 @@ export class Registry {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Calls `listener` whenever a file is refused (failed, or rejected while an older one serves). */
+  onRejection(listener: (rejection: Rejection) => void): () => void {
+    this.#rejectionListeners.add(listener);
+    return () => this.#rejectionListeners.delete(listener);
+  }
+
   set(entry: TilesetEntry): void {
     const previous = this.#entries.get(entry.id);
     this.#entries.set(entry.id, entry);
     if (previous?.state === 'ok' && (entry.state !== 'ok' || entry.source !== previous.source)) previous.source.close();
     this.#announce(entry.id, previous, entry);
+    const refusal = entry.state === 'failed' ? entry : entry.state === 'ok' ? entry.rejected : undefined;
+    const before = previous?.state === 'failed' ? previous : previous?.state === 'ok' ? previous.rejected : undefined;
+    if (refusal !== undefined && refusal !== before) {
+      const serving = entry.state === 'ok' ? entry.source.version : undefined;
+      for (const listener of this.#rejectionListeners) listener({ id: entry.id, reason: refusal.reason, serving });
+    }
   }
 
   remove(id: string): void {

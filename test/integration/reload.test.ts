@@ -133,10 +133,16 @@ describe('reload triggers', () => {
   ])('never lets a %s file replace the served one, shows why, and takes the next good file', async (_, write, reason) => {
     const { dir, server } = await setup(['countries.mbtiles']);
     const before = await versionOf(server, 'countries');
+    const events = await openSse(`${server.url}/api/tile-version/events`);
     const staged = join(dir, '.bad.tmp');
     write(staged);
     renameSync(staged, join(dir, 'countries.mbtiles'));
     await waitFor(async () => (await health(server)).countries?.rejected !== undefined, 'the rejection');
+    await events.until((all) => all.some((e) => e.event === 'rejected'));
+    const announced = events.events.filter((e) => e.event === 'rejected').map((e) => JSON.parse(e.data));
+    events.close();
+    expect(announced).toEqual([{ id: 'countries', reason: expect.stringMatching(reason), serving: before }]);
+    expect(events.events.filter((e) => e.event === 'versions')).toHaveLength(1); // the one on connect
     const entry = (await health(server)).countries!;
     expect(entry).toMatchObject({ state: 'ok', version: before });
     expect(entry.rejected?.reason).toMatch(reason);
@@ -155,8 +161,12 @@ describe('reload triggers', () => {
 
   it('lists a file that was never good as failed, and serves it once it is fixed', async () => {
     const { dir, server } = await setup([]);
+    const events = await openSse(`${server.url}/api/tile-version/events`);
     writeBytes(join(dir, 'late.mbtiles'), 'garbage');
     await waitFor(async () => (await health(server)).late?.state === 'failed', 'the failure');
+    await events.until((all) => all.some((e) => e.event === 'rejected'));
+    expect(JSON.parse(events.events.find((e) => e.event === 'rejected')!.data)).toMatchObject({ id: 'late', serving: null });
+    events.close();
     renameOver('world_cities.mbtiles', join(dir, 'late.mbtiles'));
     await waitFor(async () => (await health(server)).late?.state === 'ok', 'the fix');
   });
