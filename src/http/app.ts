@@ -11,6 +11,7 @@ import { Metrics } from './metrics.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
 import { sendDiscovery } from './respond.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
+import { stylesHandler } from './style-routes.ts';
 import { tilesHandler } from './tile-routes.ts';
 
 export interface AppDeps {
@@ -47,6 +48,7 @@ export function createApp({ registry, config, logger, driver }: AppDeps): App {
   router.get('/', compressed, indexHandler(registry, config));
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
   router.get('/tiles/*rest', compressJson, tilesHandler(registry, config));
+  router.get('/styles/*rest', compressed, stylesHandler(registry, config, logger));
   router.get('/api/tile-version', compressed, (ctx) => sendDiscovery(ctx, versionDocument(registry)));
   router.get('/api/tile-version/events', events.handler());
   router.get('/health', healthHandler(registry, driver));

@@ -4,7 +4,8 @@ import type { Registry } from '../source/registry.ts';
 import type { TileSource } from '../source/tile-source.ts';
 import { requestBase } from './lookup.ts';
 import { sendDiscovery } from './respond.ts';
-import { tileJsonUrl } from './tilejson.ts';
+import { styleUrl } from './style.ts';
+import { tileJsonUrl, tileUrlTemplate } from './tilejson.ts';
 
 function servingSources(registry: Registry): TileSource[] {
   return registry.list().flatMap((entry) => (entry.state === 'ok' ? [entry.source] : []));
@@ -22,6 +23,8 @@ export function catalogHandler(registry: Registry, config: Config) {
       minzoom: source.info.minzoom,
       maxzoom: source.info.maxzoom,
       tilejson: tileJsonUrl(base, source.id),
+      tiles: tileUrlTemplate(base, source),
+      style: styleUrl(base, source.id),
     }));
     sendDiscovery(ctx, catalog);
   };
@@ -34,14 +37,15 @@ export function indexHandler(registry: Registry, config: Config) {
     const rows = servingSources(registry).map(
       (s) =>
         `<tr><td><a href="${escapeHtml(tileJsonUrl(base, s.id))}">${escapeHtml(s.id)}</a></td><td>${escapeHtml(s.info.name)}</td>` +
-        `<td>${s.format}</td><td>${s.info.minzoom}–${s.info.maxzoom}</td><td><code>${s.version}</code></td></tr>`,
+        `<td>${s.format}</td><td>${s.info.minzoom}–${s.info.maxzoom}</td><td><code>${s.version}</code></td>` +
+        `<td><a href="${escapeHtml(styleUrl(base, s.id))}">style</a></td></tr>`,
     );
     const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tilestamp</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style>
 </head><body><h1>tilestamp</h1>
-<table><thead><tr><th>TileJSON</th><th>name</th><th>format</th><th>zooms</th><th>version</th></tr></thead>
-<tbody>${rows.join('\n') || '<tr><td colspan="5">no tilesets</td></tr>'}</tbody></table>
+<table><thead><tr><th>TileJSON</th><th>name</th><th>format</th><th>zooms</th><th>version</th><th></th></tr></thead>
+<tbody>${rows.join('\n') || '<tr><td colspan="6">no tilesets</td></tr>'}</tbody></table>
 <p><a href="${escapeHtml(base)}/catalog.json">catalog.json</a> · <a href="${escapeHtml(base)}/api/tile-version">api/tile-version</a> · <a href="${escapeHtml(base)}/health">health</a></p>
 </body></html>
 `;

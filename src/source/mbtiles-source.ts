@@ -3,7 +3,15 @@ import { flipY } from '../storage/coords.ts';
 import { MbtilesError, MbtilesFile, messageOf, type TileRow } from '../storage/mbtiles.ts';
 import type { Metadata } from '../storage/metadata.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
-import { contentTypeOf, formatKind, isGzip, normalizeFormat, sniffFormat, type TileFormat } from '../storage/tile-format.ts';
+import {
+  contentTypeOf,
+  formatKind,
+  imageWidth,
+  isGzip,
+  normalizeFormat,
+  sniffFormat,
+  type TileFormat,
+} from '../storage/tile-format.ts';
 import { FileChangedError, SourceUnavailableError } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
 import type { FileState } from './snapshot.ts';
@@ -134,6 +142,8 @@ export async function loadMbtilesSource(
     const format = decideFormat(file.metadata, first, warnings);
     const zooms = decideZooms(file, warnings);
     const info = describe(id, file.metadata, zooms);
+    const tileSize = formatKind(format) === 'raster' ? imageWidth(first.data) : undefined;
+    if (tileSize !== undefined) info.tileSize = tileSize;
     if (formatKind(format) === 'vector' && info.vectorLayers === undefined) {
       info.vectorLayers = readOrFail(() => discoverVectorLayers(sampleTiles(file, zooms.minzoom, zooms.maxzoom)));
       warnings.push(`metadata lists no vector_layers; found ${info.vectorLayers.length} by decoding tiles`);

@@ -21,6 +21,8 @@ export interface TileSourceInfo {
   center: [number, number, number];
   vectorLayers?: VectorLayer[];
   tilestats?: unknown;
+  /** Raster only: the pixel width of the first tile, when its header says. */
+  tileSize?: number;
 }
 
 /**

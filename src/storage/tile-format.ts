@@ -87,3 +87,33 @@ export function isGzip(bytes: Uint8Array): boolean {
 function ascii(bytes: Uint8Array, start: number, end: number): string {
   return String.fromCharCode(...bytes.subarray(start, end));
 }
+
+/**
+ * The pixel width of a PNG, JPEG or WebP image from its header, or undefined when the bytes do
+ * not say (a style needs it: MapLibre takes raster tiles as 512 px unless told otherwise).
+ */
+export function imageWidth(bytes: Uint8Array): number | undefined {
+  const b = bytes;
+  const format = sniffFormat(b)?.format;
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (format === 'png') return b.length >= 24 && ascii(b, 12, 16) === 'IHDR' ? view.getUint32(16) : undefined;
+  if (format === 'webp') {
+    const chunk = b.length >= 30 ? ascii(b, 12, 16) : '';
+    if (chunk === 'VP8 ') return view.getUint16(26, true) & 0x3fff;
+    if (chunk === 'VP8L') return (view.getUint16(21, true) & 0x3fff) + 1;
+    if (chunk === 'VP8X') return (b[24] as number) + ((b[25] as number) << 8) + ((b[26] as number) << 16) + 1;
+    return undefined;
+  }
+  if (format === 'jpg') {
+    // Walk the marker segments to the first start-of-frame (SOF0–SOF15 but DHT, JPG, DAC).
+    let at = 2;
+    while (at + 9 <= b.length && b[at] === 0xff) {
+      const marker = b[at + 1] as number;
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return view.getUint16(at + 7);
+      }
+      at += 2 + view.getUint16(at + 2);
+    }
+  }
+  return undefined;
+}

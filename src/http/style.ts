@@ -1,0 +1,145 @@
+import type { TileSource } from '../source/tile-source.ts';
+import { formatKind } from '../storage/tile-format.ts';
+import { tileJsonUrl, tileUrlTemplate } from './tilejson.ts';
+
+/** The style URL of a tileset (or of a user style of that name). */
+export function styleUrl(base: string, id: string): string {
+  return `${base}/styles/${id}.json`;
+}
+
+/**
+ * A MapLibre style source for a tileset with its versioned tile URLs inline, so the style itself
+ * names the version (its ETag changes with the data) and the map needs no TileJSON round trip.
+ */
+export function styleSource(base: string, source: TileSource): Record<string, unknown> {
+  const { info } = source;
+  const raster = formatKind(source.format) === 'raster';
+  return {
+    type: raster ? 'raster' : 'vector',
+    tiles: [tileUrlTemplate(base, source)],
+    minzoom: info.minzoom,
+    maxzoom: info.maxzoom,
+    bounds: info.bounds,
+    ...(info.attribution !== undefined && { attribution: info.attribution }),
+    // MapLibre takes raster tiles as 512 px unless told; MBTiles rasters are mostly 256.
+    ...(raster && { tileSize: info.tileSize ?? 256 }),
+  };
+}
+
+type Geometry = 'Point' | 'LineString' | 'Polygon';
+const GEOMETRIES: readonly Geometry[] = ['Polygon', 'LineString', 'Point'];
+
+/** The geometry tilestats (tippecanoe, mapbox-geostats) records for a layer, when it does. */
+function statedGeometry(tilestats: unknown, layer: string): Geometry | undefined {
+  const layers = (tilestats as { layers?: unknown } | undefined)?.layers;
+  if (!Array.isArray(layers)) return undefined;
+  const found = layers.find((l) => (l as { layer?: unknown })?.layer === layer) as { geometry?: unknown } | undefined;
+  return GEOMETRIES.find((g) => g === found?.geometry);
+}
+
+/** How each geometry is drawn: the layers (id suffix, type) and their paint in a given colour. */
+const DRAWN_AS: Record<Geometry, { suffix: string; type: string; paint: (color: string) => Record<string, unknown> }[]> = {
+  Polygon: [
+    { suffix: 'fill', type: 'fill', paint: (c) => ({ 'fill-color': c, 'fill-opacity': 0.35 }) },
+    { suffix: 'outline', type: 'line', paint: (c) => ({ 'line-color': c, 'line-width': 0.8 }) },
+  ],
+  LineString: [{ suffix: 'line', type: 'line', paint: (c) => ({ 'line-color': c, 'line-width': 1.2 }) }],
+  Point: [
+    {
+      suffix: 'circle',
+      type: 'circle',
+      paint: (c) => ({ 'circle-color': c, 'circle-radius': 3, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 }),
+    },
+  ],
+};
+
+/** The layers that draw one vector layer; filtered by the legacy `$type` when its geometry is unknown. */
+function drawLayers(
+  sourceId: string,
+  layer: string,
+  index: number,
+  geometry: Geometry | undefined,
+  zooms: object,
+): Record<string, unknown>[] {
+  const color = `hsl(${(index * 137) % 360}, 60%, 42%)`;
+  return (geometry === undefined ? GEOMETRIES : [geometry]).flatMap((g) =>
+    DRAWN_AS[g].map(({ suffix, type, paint }) => ({
+      id: `${layer}-${suffix}`,
+      type,
+      source: sourceId,
+      'source-layer': layer,
+      ...zooms,
+      ...(geometry === undefined && { filter: ['==', '$type', g] }),
+      paint: paint(color),
+    })),
+  );
+}
+
+/**
+ * A MapLibre style (v8) that shows a tileset: a raster layer, or for vector tiles one set of
+ * layers per vector layer (fill and outline, line, or circle, by the geometry tilestats names;
+ * all three, filtered by geometry type, when it names none). No glyphs or sprites: nothing the
+ * style needs lies outside this server.
+ */
+export function buildStyle(base: string, source: TileSource): Record<string, unknown> {
+  const { info } = source;
+  const raster = formatKind(source.format) === 'raster';
+  const layers: Record<string, unknown>[] = [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f2ee' } }];
+  if (raster) layers.push({ id: source.id, type: 'raster', source: source.id });
+  else {
+    (info.vectorLayers ?? []).forEach((layer, index) => {
+      // No maxzoom: past the layer's last zoom the map overzooms its tiles.
+      const zooms = layer.minzoom !== undefined && layer.minzoom > info.minzoom ? { minzoom: layer.minzoom } : {};
+      layers.push(...drawLayers(source.id, layer.id, index, statedGeometry(info.tilestats, layer.id), zooms));
+    });
+  }
+  return {
+    version: 8,
+    name: info.name,
+    metadata: { 'tilestamp:version': source.version },
+    center: [info.center[0], info.center[1]],
+    zoom: info.center[2],
+    sources: { [source.id]: styleSource(base, source) },
+    layers,
+  };
+}
+
+/** `mbtiles://roads` or tileserver-gl's `mbtiles://{roads}`: the tileset id, else undefined. */
+export function mbtilesReference(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  const match = /^mbtiles:\/\/(?:\{([^{}]+)\}|([^{}]+))$/.exec(url);
+  return match?.[1] ?? match?.[2];
+}
+
+/**
+ * A user style with every `mbtiles://{id}` source pointed at this server: a serving tileset's
+ * versioned tiles go inline (the style's own settings win over the tileset's, `url` goes); a
+ * tileset not serving now keeps a TileJSON URL, and is named in `unresolved`. Other sources,
+ * layers, glyphs and sprites pass through untouched. Pure: the input is not changed.
+ */
+export function rewriteStyle(
+  style: Record<string, unknown>,
+  base: string,
+  lookup: (id: string) => TileSource | undefined,
+): { style: Record<string, unknown>; unresolved: string[] } {
+  const unresolved: string[] = [];
+  const sources = style.sources;
+  if (typeof sources !== 'object' || sources === null || Array.isArray(sources)) return { style, unresolved };
+  const rewritten: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(sources)) {
+    const { url, ...rest } = (value ?? {}) as Record<string, unknown>;
+    const id = mbtilesReference(url);
+    if (id === undefined) {
+      rewritten[name] = value;
+      continue;
+    }
+    const source = lookup(id);
+    if (source === undefined) {
+      unresolved.push(id);
+      rewritten[name] = { ...rest, url: tileJsonUrl(base, id) };
+    } else {
+      rewritten[name] = { ...styleSource(base, source), ...rest };
+    }
+  }
+  return { style: { ...style, sources: rewritten }, unresolved };
+}
