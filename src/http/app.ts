@@ -4,6 +4,7 @@ import compress from 'koa-compress';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Registry } from '../source/registry.ts';
+import { ASSET_ROUTES, Assets } from './assets.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
 import { VersionEvents, versionDocument } from './events.ts';
@@ -13,6 +14,7 @@ import { sendDiscovery } from './respond.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
 import { stylesHandler } from './style-routes.ts';
 import { tilesHandler } from './tile-routes.ts';
+import { viewerHandler } from './viewer.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -49,6 +51,9 @@ export function createApp({ registry, config, logger, driver }: AppDeps): App {
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
   router.get('/tiles/*rest', compressJson, tilesHandler(registry, config));
   router.get('/styles/*rest', compressed, stylesHandler(registry, config, logger));
+  const assets = new Assets();
+  router.get('/viewer/*rest', compressed, viewerHandler(registry, config, assets));
+  for (const route of ASSET_ROUTES) router.get(route, assets.handler());
   router.get('/api/tile-version', compressed, (ctx) => sendDiscovery(ctx, versionDocument(registry)));
   router.get('/api/tile-version/events', events.handler());
   router.get('/health', healthHandler(registry, driver));

@@ -9,6 +9,8 @@ export type CacheSubject =
   | { kind: 'discovery' }
   /** Liveness and readiness: always fresh. */
   | { kind: 'status' }
+  /** A static file (maplibre-gl, the client module), published with `v` = a digest of its bytes. */
+  | { kind: 'asset'; requested: string | undefined; current: string }
   /** The Server-Sent Events stream. */
   | { kind: 'events' }
   /** Any 4xx or 5xx that is not a missing tile. */
@@ -25,6 +27,11 @@ export function cacheControl(subject: CacheSubject, maxAge: number): string {
     case 'tile':
       if (subject.requested === undefined) return `public, max-age=${maxAge}`;
       return versionMatches(subject.requested, subject.current) ? `public, max-age=${IMMUTABLE_MAX_AGE}, immutable` : 'no-cache';
+    case 'asset':
+      // Pages link assets with their digest; any other URL revalidates (ETag) every time.
+      return subject.requested !== undefined && versionMatches(subject.requested, subject.current)
+        ? `public, max-age=${IMMUTABLE_MAX_AGE}, immutable`
+        : 'no-cache';
     case 'discovery':
       return 'no-cache, must-revalidate';
     case 'events':

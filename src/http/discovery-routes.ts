@@ -38,7 +38,7 @@ export function indexHandler(registry: Registry, config: Config) {
       (s) =>
         `<tr><td><a href="${escapeHtml(tileJsonUrl(base, s.id))}">${escapeHtml(s.id)}</a></td><td>${escapeHtml(s.info.name)}</td>` +
         `<td>${s.format}</td><td>${s.info.minzoom}–${s.info.maxzoom}</td><td><code>${s.version}</code></td>` +
-        `<td><a href="${escapeHtml(styleUrl(base, s.id))}">style</a></td></tr>`,
+        `<td><a href="${escapeHtml(`${base}/viewer/${s.id}`)}">map</a> · <a href="${escapeHtml(styleUrl(base, s.id))}">style</a></td></tr>`,
     );
     const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tilestamp</title>

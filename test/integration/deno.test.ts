@@ -65,6 +65,18 @@ describe('under Deno', () => {
     expect(raster.body.equals(storedRaster.data)).toBe(true);
   });
 
+  it('serves the same style, and the viewer with the same static files (found in node_modules and static/)', async () => {
+    const style = async (url: string) => (await rawRequest(`${url}/styles/countries.json`)).body.toString().replaceAll(url, '');
+    expect(await style(deno.url)).toBe(await style(node.url));
+    for (const route of ['/client/tilestamp.js', '/vendor/maplibre-gl/maplibre-gl.js']) {
+      const [fromDeno, fromNode] = await Promise.all([rawRequest(`${deno.url}${route}`), rawRequest(`${node.url}${route}`)]);
+      expect(fromDeno.status).toBe(200);
+      expect(header(fromDeno, 'etag')).toBe(header(fromNode, 'etag'));
+      expect(fromDeno.body.equals(fromNode.body)).toBe(true);
+    }
+    expect((await rawRequest(`${deno.url}/viewer/countries`)).status).toBe(200);
+  });
+
   // Last: it changes the folder both servers read.
   it('hot-reloads a file renamed over the served one (chokidar and the poll under Deno)', async () => {
     const versionAt = async (url: string) =>

@@ -1,0 +1,67 @@
+import type { Context } from 'koa';
+import type { Config } from '../config.ts';
+import type { Registry } from '../source/registry.ts';
+import type { Assets } from './assets.ts';
+import { escapeHtml } from './discovery-routes.ts';
+import { requestBase, requireSource } from './lookup.ts';
+import { sendDiscovery } from './respond.ts';
+import { styleUrl } from './style.ts';
+
+/** JSON that is safe inside an inline <script>: no `</script>` or `<!--` can close it. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * GET /viewer/{id}: a full-page MapLibre GL map of the tileset's style. maplibre-gl and the
+ * client module come from this server (node_modules, never a CDN); the client follows the
+ * event stream, so the map moves to a new version without a reload and without blank tiles.
+ * The current version shows in a corner (`#version`), for people and for tests.
+ */
+export function viewerHandler(registry: Registry, config: Config, assets: Assets) {
+  return async function serveViewer(ctx: Context): Promise<void> {
+    const id = ctx.path.slice('/viewer/'.length);
+    const source = requireSource(registry, id);
+    const base = requestBase(ctx, config);
+    const [script, css, client] = await Promise.all([
+      assets.url('/vendor/maplibre-gl/maplibre-gl.js'),
+      assets.url('/vendor/maplibre-gl/maplibre-gl.css'),
+      assets.url('/client/tilestamp.js'),
+    ]);
+    const settings = {
+      id: source.id,
+      version: source.version,
+      server: base,
+      style: styleUrl(base, source.id),
+      client: base + client,
+    };
+    const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(source.info.name)} · tilestamp</title>
+<link rel="stylesheet" href="${escapeHtml(base + css)}">
+<style>html,body,#map{margin:0;height:100%}#version{position:absolute;top:8px;left:8px;z-index:2;background:#fffd;padding:4px 8px;font:12px/1.4 system-ui,sans-serif;border-radius:4px}</style>
+</head><body><div id="map"></div><div id="version">${escapeHtml(source.id)} <code>${source.version}</code></div>
+<script src="${escapeHtml(base + script)}"></script>
+<script type="module">
+const settings = ${scriptJson(settings)};
+const { followVersions } = await import(settings.client);
+const map = new maplibregl.Map({ container: 'map', style: settings.style, hash: true });
+map.addControl(new maplibregl.NavigationControl());
+const label = document.getElementById('version');
+followVersions(map, {
+  server: settings.server,
+  onChange: (change) => {
+    label.querySelector('code').textContent = change.version;
+    label.dataset.previous = change.previous;
+  },
+});
+window.tilestampMap = map;
+</script>
+</body></html>
+`;
+    sendDiscovery(ctx, html, 'text/html; charset=utf-8');
+  };
+}

@@ -1,0 +1,191 @@
+import { existsSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { copyFixture, gdalRaster, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+// The functions handed to page.evaluate run in the browser; these name what they use there
+// (the project's type check has no DOM library).
+declare const window: unknown;
+declare const document: {
+  querySelector(s: string): { textContent: string | null } | null;
+  getElementById(id: string): { dataset: Record<string, string> } | null;
+};
+declare function requestAnimationFrame(callback: () => void): number;
+
+let dir: string;
+let server: TestServer;
+let browser: Browser;
+
+const versions = async () =>
+  json<{ tilesets: Record<string, string> }>(await rawRequest(`${server.url}/api/tile-version`)).tilesets;
+
+/** Every response the page got, and every error it reported. */
+function watchPage(page: Page) {
+  const seen = {
+    requests: [] as string[],
+    responses: [] as { url: string; status: number; type: string }[],
+    errors: [] as string[],
+  };
+  page.on('request', (r) => seen.requests.push(r.url()));
+  page.on('response', (r) => seen.responses.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] ?? '' }));
+  page.on('pageerror', (e) => seen.errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/favicon/.test(m.location().url)) seen.errors.push(m.text());
+  });
+  return seen;
+}
+
+const mapSettled = (page: Page) =>
+  page.waitForFunction(
+    () => {
+      const map = (window as unknown as { tilestampMap?: { loaded(): boolean; areTilesLoaded(): boolean } }).tilestampMap;
+      return map?.loaded() === true && map.areTilesLoaded();
+    },
+    null,
+    { timeout: 30_000 },
+  );
+
+beforeAll(async () => {
+  expect(existsSync(CHROMIUM), 'Debian chromium is installed (apt-get install chromium)').toBe(true);
+  dir = tempDir();
+  copyFixture('countries.mbtiles', dir);
+  gdalRaster(dir, 'raster.mbtiles', 'PNG');
+  // Watching on, as `tilestamp serve` runs: the swap below reaches the page through the real path.
+  server = await startTestServer(dir, { watch: true, settleMs: 200 });
+  await server.loaded;
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  removeDir(dir);
+});
+
+describe('static files for pages', () => {
+  it.each(['/vendor/maplibre-gl/maplibre-gl.js', '/vendor/maplibre-gl/maplibre-gl.css', '/client/tilestamp.js'])(
+    '%s: immutable at the URL the viewer links, revalidated at any other',
+    async (route) => {
+      const html = (await rawRequest(`${server.url}/viewer/countries`)).body.toString();
+      const linked = new RegExp(`${server.url}${route.replace(/[.]/g, '\\.')}\\?v=([0-9a-f]{16})`).exec(html);
+      expect(linked, `the viewer links ${route} with its digest`).not.toBeNull();
+      const versioned = await getGzip(linked![0]);
+      expect(versioned.status).toBe(200);
+      expect(header(versioned, 'cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(header(versioned, 'content-encoding')).toBe('gzip');
+      expect(header(versioned, 'content-type')).toMatch(route.endsWith('.css') ? /^text\/css/ : /^text\/javascript/);
+      const plain = await rawRequest(`${server.url}${route}`);
+      expect(header(plain, 'cache-control')).toBe('no-cache');
+      expect(header(plain, 'content-encoding')).toBeUndefined();
+      const again = await rawRequest(`${server.url}${route}`, { headers: { 'If-None-Match': header(plain, 'etag')! } });
+      expect(again.status).toBe(304);
+      expect(header(await rawRequest(`${server.url}${route}?v=0000000000000000`), 'cache-control')).toBe('no-cache');
+    },
+  );
+
+  it('serves no other file from those folders', async () => {
+    for (const path of [
+      '/vendor/maplibre-gl/package.json',
+      '/vendor/maplibre-gl/../../package.json',
+      '/client/../package.json',
+    ]) {
+      expect((await rawRequest(`${server.url}${path}`)).status).toBe(404);
+    }
+  });
+});
+
+describe('the viewer in Chromium', () => {
+  it('draws a vector tileset from versioned tile URLs only', async () => {
+    const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+    const seen = watchPage(page);
+    await page.goto(`${server.url}/viewer/countries`);
+    await mapSettled(page);
+    const rendered = await page.evaluate(() =>
+      (window as unknown as { tilestampMap: { queryRenderedFeatures(): unknown[] } }).tilestampMap.queryRenderedFeatures(),
+    );
+    expect(rendered.length).toBeGreaterThan(50);
+    const version = (await versions()).countries;
+    const tiles = seen.responses.filter((r) => r.url.includes('/tiles/countries/'));
+    expect(tiles.length).toBeGreaterThan(0);
+    for (const t of tiles) {
+      expect(t.url.endsWith(`?v=${version}`)).toBe(true);
+      expect(t.status).toBe(200);
+      expect(t.type).toBe('application/vnd.mapbox-vector-tile');
+    }
+    // Nothing was asked of anywhere but this server (the map's worker is a blob of it).
+    expect(seen.requests.filter((url) => !url.startsWith(`${server.url}/`) && !url.startsWith(`blob:${server.url}/`))).toEqual(
+      [],
+    );
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+
+  it('draws a raster tileset', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 400 } });
+    const seen = watchPage(page);
+    await page.goto(`${server.url}/viewer/raster`);
+    await mapSettled(page);
+    const tiles = seen.responses.filter((r) => r.url.includes('/tiles/raster/'));
+    expect(tiles.length).toBeGreaterThan(0);
+    for (const t of tiles) expect([t.status, t.type]).toEqual([200, 'image/png']);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+
+  it('moves to a new version when the file is replaced, without a reload and without blank tiles', async () => {
+    const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+    const seen = watchPage(page);
+    await page.goto(`${server.url}/viewer/countries`);
+    await mapSettled(page);
+    const before = (await versions()).countries!;
+    // From here on, the page records on every frame how many features it draws.
+    await page.evaluate(() => {
+      const w = window as unknown as { tilestampMap: { queryRenderedFeatures(): unknown[] }; fewest: number; frames: number };
+      w.fewest = Number.POSITIVE_INFINITY;
+      w.frames = 0;
+      const look = () => {
+        w.fewest = Math.min(w.fewest, w.tilestampMap.queryRenderedFeatures().length);
+        w.frames++;
+        requestAnimationFrame(look);
+      };
+      requestAnimationFrame(look);
+    });
+    const navigations: string[] = [];
+    page.on('framenavigated', (f) => navigations.push(f.url()));
+
+    copyFixture('countries-v2.mbtiles', dir, '.countries.staged');
+    renameSync(join(dir, '.countries.staged'), join(dir, 'countries.mbtiles'));
+    await waitFor(async () => (await versions()).countries !== before, 'the server to take the new file', 15_000);
+    const after = (await versions()).countries!;
+    await page.waitForFunction((v) => document.querySelector('#version code')?.textContent === v, after, { timeout: 15_000 });
+    await mapSettled(page);
+
+    expect(await page.evaluate(() => document.getElementById('version')?.dataset.previous)).toBe(before);
+    const refreshed = await page.evaluate(
+      () =>
+        (
+          window as unknown as { tilestampMap: { queryRenderedFeatures(): { properties: Record<string, unknown> }[] } }
+        ).tilestampMap
+          .queryRenderedFeatures()
+          .filter((f) => 'refreshed' in f.properties).length,
+    );
+    expect(refreshed, 'features of the new file (they carry `refreshed`) are drawn').toBeGreaterThan(50);
+    const { fewest, frames } = await page.evaluate(() => {
+      const w = window as unknown as { fewest: number; frames: number };
+      return { fewest: w.fewest, frames: w.frames };
+    });
+    expect(frames).toBeGreaterThan(5);
+    expect(fewest, 'features drawn on the emptiest frame during the swap').toBeGreaterThan(50);
+    expect(navigations).toEqual([]);
+    const newTiles = seen.responses.filter((r) => r.url.includes('/tiles/countries/') && r.url.endsWith(`?v=${after}`));
+    expect(newTiles.length).toBeGreaterThan(0);
+    for (const t of newTiles) expect(t.status).toBe(200);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+});
