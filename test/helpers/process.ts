@@ -12,7 +12,7 @@ export interface ServerProcess {
 }
 
 /**
- * Spawns a tilestamp server process (`command args`) from the repository root, waits for its
+ * Spawns a tilestamp server process (`command args`) from `cwd` (the repository root), waits for its
  * "listening" log line and then for /ready, and returns its URL. Fails after `timeoutMs`.
  */
 export function spawnServer(
@@ -20,10 +20,11 @@ export function spawnServer(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 60_000,
+  cwd = REPO,
 ): Promise<ServerProcess> {
   // A process group of its own, so stop() also reaches what a wrapper (npm, deno task) started.
   const child = spawn(command, args, {
-    cwd: REPO,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTIONS } from '../../src/config.ts';
@@ -78,9 +79,19 @@ describe('tilestamp command line', () => {
   });
 
   it('runs with `npm start -- --data X --port Y`, flags beating the environment', async () => {
-    const server = await spawnServer('npm', ['start', '--silent', '--', '--data', dir, '--port', '0', '--host', '127.0.0.1'], {
-      TILESTAMP_DATA: join(dir, 'not-this-one'),
-    });
+    // `npm start` compiles first (prestart). It runs in a checkout of its own (the project's
+    // files, linked), so its build never rewrites the dist/ that other test files are running.
+    const checkout = tempDir('tilestamp-checkout-');
+    for (const file of ['package.json', 'tsconfig.json', 'tsconfig.build.json'])
+      copyFileSync(join(REPO, file), join(checkout, file));
+    for (const folder of ['src', 'static', 'node_modules']) symlinkSync(join(REPO, folder), join(checkout, folder));
+    const server = await spawnServer(
+      'npm',
+      ['start', '--silent', '--', '--data', dir, '--port', '0', '--host', '127.0.0.1'],
+      { TILESTAMP_DATA: join(dir, 'not-this-one') },
+      60_000,
+      checkout,
+    );
     try {
       const catalog = json<{ id: string }[]>(await rawRequest(`${server.url}/catalog.json`));
       expect(catalog.map((e) => e.id)).toEqual(['world_cities']);
@@ -94,5 +105,7 @@ describe('tilestamp command line', () => {
       () => 'refused',
     );
     expect(after).toBe('refused');
+    expect(existsSync(join(checkout, 'dist/cli.js')), 'npm start built the checkout').toBe(true);
+    removeDir(checkout);
   });
 });
