@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
 # tilestamp: docker run -v "$PWD/data:/data" -p 8080:8080 tilestamp
+# Without Docker Hub: scripts/docker-base-image.sh, then --build-arg NODE_IMAGE=localhost/node:20-bookworm-slim
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # Build: compile TypeScript and build the native SQLite addon against this Node.
@@ -9,10 +10,27 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# No install scripts: of the packages with one, only better-sqlite3 is needed at run time; the
+# dev-only ones (sqlite3 compiled from source, deno, biome) would only cost build time. tsc needs
+# none (its native binary is an optional dependency). When better-sqlite3's prebuilt binary cannot
+# be downloaded, node-gyp compiles it against the headers installed next to node (official image:
+# /usr/local/include/node; Debian's nodejs: /usr/include/node) rather than downloading headers.
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && nodedir="$(node -p 'require("node:path").resolve(process.execPath, "../..")')" \
+ && if [ -f "$nodedir/include/node/node.h" ]; then export npm_config_nodedir="$nodedir"; fi \
+ && npm rebuild better-sqlite3 \
+ && node -e "new (require('better-sqlite3'))(':memory:').close()"
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# Of better-sqlite3's build, keep what its prebuilt package holds: build/Release/better_sqlite3.node
+# (the SQLite sources and object files are ~27 MB).
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && cd node_modules/better-sqlite3 \
+ && mv build/Release/better_sqlite3.node . \
+ && rm -rf build deps src \
+ && mkdir -p build/Release \
+ && mv better_sqlite3.node build/Release/
 
 # Run: compiled code, production dependencies, the sample tilesets; no compiler, no root.
 FROM ${NODE_IMAGE}
