@@ -32,7 +32,7 @@ RUN npm run build \
  && mkdir -p build/Release \
  && mv better_sqlite3.node build/Release/
 
-# Run: compiled code, production dependencies, the sample tilesets; no compiler, no root.
+# Run: compiled code, production dependencies, static files, the sample tilesets; no compiler, no root.
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     TILESTAMP_DATA=/data \
@@ -42,6 +42,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Files the pages load (/client/tilestamp.js); dist/http/assets.js finds them at ../../static.
+COPY static ./static
 COPY --chown=node:node data /data
 USER node
 VOLUME /data
