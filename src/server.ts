@@ -36,13 +36,16 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
   const info = await stat(config.dataDir).catch(() => undefined);
   if (!info?.isDirectory()) throw new Error(`data folder ${config.dataDir} does not exist or is not a folder`);
   const registry = new Registry();
-  const app = createApp({ registry, config, logger, driver: driver.name });
+  // The reloader is made once the port is open; a request can only ask it to recheck after that.
+  let reloader: Reloader | undefined;
+  const recheck = async (id: string) => reloader?.recheck(id);
+  const app = createApp({ registry, config, logger, driver: driver.name, recheck });
   const server = createServer(app.koa.callback());
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;
   const url = `http://${displayHost(config.host)}:${port}`;
   logger.info({ url, dataDir: config.dataDir }, 'listening');
-  const reloader = new Reloader({
+  reloader = new Reloader({
     dataDir: config.dataDir,
     driver,
     registry,

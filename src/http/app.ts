@@ -13,7 +13,7 @@ import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middlew
 import { sendDiscovery } from './respond.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
 import { stylesHandler } from './style-routes.ts';
-import { tilesHandler } from './tile-routes.ts';
+import { type Recheck, tilesHandler } from './tile-routes.ts';
 import { viewerHandler } from './viewer.ts';
 
 export interface AppDeps {
@@ -22,6 +22,8 @@ export interface AppDeps {
   logger: Logger;
   /** Name of the SQLite driver in use, shown by /health. */
   driver: string;
+  /** Looks again at once at a tileset whose file was written in place. */
+  recheck?: Recheck;
 }
 
 export interface App {
@@ -35,7 +37,7 @@ export interface App {
  * The Koa application: middleware in the order they wrap each other, then the routes.
  * JSON and HTML are compressed for clients that accept it; tiles and the event stream never are.
  */
-export function createApp({ registry, config, logger, driver }: AppDeps): App {
+export function createApp({ registry, config, logger, driver, recheck }: AppDeps): App {
   const koa = new Koa();
   koa.proxy = config.trustProxy;
   koa.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
@@ -49,7 +51,7 @@ export function createApp({ registry, config, logger, driver }: AppDeps): App {
   const router = new Router({ sensitive: true, strict: true });
   router.get('/', compressed, indexHandler(registry, config));
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
-  router.get('/tiles/*rest', compressJson, tilesHandler(registry, config));
+  router.get('/tiles/*rest', compressJson, tilesHandler(registry, config, recheck));
   router.get('/styles/*rest', compressed, stylesHandler(registry, config, logger));
   const assets = new Assets();
   router.get('/viewer/*rest', compressed, viewerHandler(registry, config, assets));

@@ -23,13 +23,22 @@ export const MAX_GUNZIPPED_BYTES = 32 * 1024 * 1024;
 /** Names the version a tileset serves now, so operators (and clients) can see it on any answer. */
 export const VERSION_HEADER = 'X-Tilestamp-Version';
 
+/**
+ * Looks again, now, at a tileset whose file was written in place (see Reloader.recheck);
+ * resolves when a fresh handle serves it or when the look found the file still changing.
+ */
+export type Recheck = (id: string) => Promise<void>;
+
+/** How long a request waits for that look before it answers 503. */
+const RECHECK_WAIT_MS = 2_000;
+
 /** GET /tiles/{id}.json and GET /tiles/{id}/{z}/{x}/{y}.{ext}: parse, look up, read, answer. */
-export function tilesHandler(registry: Registry, config: Config) {
+export function tilesHandler(registry: Registry, config: Config, recheck?: Recheck) {
   return async function serveTiles(ctx: Context): Promise<void> {
     // The raw path, not the router's decoded params: `a%2Fb` must not become the id `a/b`.
     const request = parseTilePath(ctx.path.slice('/tiles/'.length));
     if (request === undefined) throw new HttpError(404, 'not found');
-    const source = requireSource(registry, request.id);
+    let source = requireSource(registry, request.id);
     ctx.set(VERSION_HEADER, source.version);
     if (request.kind === 'tilejson') return sendDiscovery(ctx, buildTileJson(requestBase(ctx, config), source));
     if (!extensionFits(source.format, request.ext)) {
@@ -37,7 +46,17 @@ export function tilesHandler(registry: Registry, config: Config) {
     }
     const coords = parseTileCoordinates(request, source.info);
     if (!coords.ok) throw new HttpError(coords.status, coords.message);
-    const tile = readTile(source, coords.z, coords.x, coords.y);
+    let tile: Tile | undefined;
+    try {
+      tile = source.getTile(coords.z, coords.x, coords.y);
+    } catch (error) {
+      if (!(error instanceof SourceUnavailableError)) throw error;
+      // Written in place: a touch (or the same bytes) is served from a fresh handle after one
+      // quick look; a real rewrite answers 503 until the regular reload has the new file.
+      source = await afterRecheck(registry, source, recheck, error);
+      ctx.set(VERSION_HEADER, source.version);
+      tile = readTile(source, coords.z, coords.x, coords.y);
+    }
     setCacheSubject(ctx, { kind: 'tile', requested: requestedVersion(ctx.query.v), current: source.version });
     ctx.compress = false; // tiles are sent as stored, never recompressed
     if (tile === undefined) return answerMissing(ctx, source, `${coords.z}/${coords.x}/${coords.y}`);
@@ -47,6 +66,28 @@ export function tilesHandler(registry: Registry, config: Config) {
 
 /** Seconds to wait when a file is being replaced in place: reloads follow within a few seconds. */
 const REPLACING_RETRY_AFTER = 1;
+
+/** The source that serves `stale`'s tileset after a re-check, or 503 when none does yet. */
+async function afterRecheck(
+  registry: Registry,
+  stale: TileSource,
+  recheck: Recheck | undefined,
+  error: SourceUnavailableError,
+): Promise<TileSource> {
+  if (recheck !== undefined) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, RECHECK_WAIT_MS);
+    });
+    await Promise.race([recheck(stale.id), waited]);
+    clearTimeout(timer);
+  }
+  const fresh = registry.source(stale.id);
+  if (fresh === undefined || fresh === stale || fresh.version !== stale.version) {
+    throw new HttpError(503, error.message, REPLACING_RETRY_AFTER);
+  }
+  return fresh;
+}
 
 function readTile(source: TileSource, z: number, x: number, y: number): Tile | undefined {
   try {

@@ -4,7 +4,7 @@ import type { SqliteDriver } from '../storage/sqlite.ts';
 import { FileChangedError } from './errors.ts';
 import { loadMbtilesSource } from './mbtiles-source.ts';
 import type { Registry } from './registry.ts';
-import { diffSnapshots, type FileState, sameFile, takeSnapshot } from './snapshot.ts';
+import { diffSnapshots, type FileState, lookAt, sameFile, takeSnapshot } from './snapshot.ts';
 import type { VersionOptions } from './version.ts';
 
 /** What one reload decision did to one tileset; each is a log line and a metrics count. */
@@ -36,6 +36,7 @@ export class Reloader {
   readonly #served = new Map<string, FileState>();
   readonly #reportedSkips = new Set<string>();
   #running: Promise<void> | undefined;
+  readonly #rechecks = new Map<string, Promise<void>>();
   #pending: { full: boolean } | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
@@ -70,6 +71,49 @@ export class Reloader {
         if (next) void this.rescan('queued', next);
       });
     return this.#running;
+  }
+
+  /**
+   * A served file was written in place (its guard saw the mtime or size move) and requests are
+   * waiting: look at it now instead of after the settle time. When it is still the same inode
+   * and size and holds the same tiles (a `touch`, or identical bytes rewritten), a fresh handle
+   * takes over quietly and those requests are served; anything else is left to the regular
+   * pass, which waits for the file to hold still. Concurrent calls for one id share one look.
+   */
+  recheck(id: string): Promise<void> {
+    let look = this.#rechecks.get(id);
+    if (look === undefined) {
+      look = this.#recheck(id)
+        .catch((error: Error) => this.deps.logger.warn({ tileset: id, reason: error.message }, 'in-place change re-check failed'))
+        .finally(() => this.#rechecks.delete(id));
+      this.#rechecks.set(id, look);
+    }
+    return look;
+  }
+
+  async #recheck(id: string): Promise<void> {
+    const { registry, logger } = this.deps;
+    const entry = registry.get(id);
+    const served = this.#served.get(id);
+    if (this.#stopped || entry?.state !== 'ok' || served === undefined || entry.source.intact()) return;
+    const now = await lookAt(served.path);
+    if (now === undefined || now.busy || now.ino !== served.ino || now.size !== served.size) return;
+    let source: Awaited<ReturnType<typeof loadMbtilesSource>>;
+    try {
+      source = await loadMbtilesSource(this.deps.driver, id, served.path, this.deps.versioning);
+    } catch {
+      return; // being written: the regular pass takes it once it holds still
+    }
+    const fileState = source.fileState;
+    if (registry.get(id) !== entry || source.version !== entry.source.version || fileState.size !== served.size) {
+      source.close(); // another version, or a pass got there first: the regular path decides
+      return;
+    }
+    registry.set({ ...entry, source, loadedAt: new Date() }); // same version: no event
+    this.#served.set(id, fileState);
+    this.#decided.set(id, fileState);
+    logger.info({ tileset: id, path: served.path, version: source.version }, 'tileset reopened after an in-place write');
+    this.deps.onOutcome?.('unchanged', id);
   }
 
   /** Stops retries and further passes; waits for a pass under way. */

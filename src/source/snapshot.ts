@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { type FoundFile, scanDataDir } from './discover.ts';
+import { scanDataDir } from './discover.ts';
 
 /** What a look at one file sees: enough to tell whether it changed since the last look. */
 export interface FileState {
@@ -49,13 +49,14 @@ export async function takeSnapshot(dir: string): Promise<{ snapshot: Snapshot; s
   const scan = await scanDataDir(dir);
   const snapshot = new Map<string, FileState>();
   for (const file of scan.files) {
-    const state = await lookAt(file);
+    const state = await lookAt(file.path);
     if (state !== undefined) snapshot.set(file.id, state);
   }
   return { snapshot, skipped: scan.skipped };
 }
 
-async function lookAt({ path }: FoundFile): Promise<FileState | undefined> {
+/** One file's state now; undefined when it is gone. */
+export async function lookAt(path: string): Promise<FileState | undefined> {
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) return undefined;
   const beside = await Promise.all(['-journal', '-wal'].map((suffix) => stat(path + suffix).catch(() => undefined)));
