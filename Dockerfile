@@ -23,14 +23,18 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # Of better-sqlite3's build, keep what its prebuilt package holds: build/Release/better_sqlite3.node
-# (the SQLite sources and object files are ~27 MB).
+# (the SQLite sources and object files are ~27 MB). Of maplibre-gl, keep the two files the viewer
+# serves (its other bundles, source maps and sources are ~45 MB).
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && cd node_modules/better-sqlite3 \
+ && cd /app/node_modules/better-sqlite3 \
  && mv build/Release/better_sqlite3.node . \
  && rm -rf build deps src \
  && mkdir -p build/Release \
- && mv better_sqlite3.node build/Release/
+ && mv better_sqlite3.node build/Release/ \
+ && cd /app/node_modules/maplibre-gl \
+ && find dist -type f ! -name maplibre-gl.js ! -name maplibre-gl.css -delete \
+ && rm -rf src build node_modules
 
 # Run: compiled code, production dependencies, static files, the sample tilesets; no compiler, no root.
 FROM ${NODE_IMAGE}
