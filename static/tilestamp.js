@@ -11,8 +11,8 @@
 // After a reconnect the first event carries every version, so a missed change is caught up.
 // A plain ES module with no dependencies; served by tilestamp itself.
 
-/** `{server}/tiles/{id}/{z}/{x}/{y}.{ext}?v={version}` as tilestamp publishes it. */
-const TILE_URL = /^(.+)\/tiles\/(.+)\/\{z\}\/\{x\}\/\{y\}\.([A-Za-z0-9]+)\?v=([^&#]*)$/;
+/** What follows `{server}/tiles/` in a tile URL tilestamp publishes: `{id}/{z}/{x}/{y}.{ext}?v={version}`. */
+const TILE_PATH = /^(.+)\/\{z\}\/\{x\}\/\{y\}\.([A-Za-z0-9]+)\?v=([^&#]*)$/;
 
 /**
  * Keeps every source of `map` that draws a tileset of `server` on its current version.
@@ -28,19 +28,23 @@ export function followVersions(map, options = {}) {
   /** The version each source was last pointed at, until MapLibre has loaded it. */
   const requested = new Map();
 
+  const prefix = `${server}/tiles/`;
   const apply = () => {
-    if (latest === undefined || !map.isStyleLoaded()) return;
+    // getStyle() is undefined until the style has loaded; tiles still loading do not matter.
+    if (latest === undefined) return;
     const sources = map.getStyle()?.sources ?? {};
     for (const [name, spec] of Object.entries(sources)) {
       const live = map.getSource(name);
-      const match = TILE_URL.exec(live?.tiles?.[0] ?? '');
-      if (!match || match[1] !== server) continue;
-      const [, base, id, ext, current] = match;
+      const url = live?.tiles?.[0];
+      if (typeof url !== 'string' || !url.startsWith(prefix)) continue;
+      const match = TILE_PATH.exec(url.slice(prefix.length));
+      if (!match) continue;
+      const [, id, ext, current] = match;
       const version = latest[id];
       if (version === undefined || version === current || requested.get(name) === version) continue;
       requested.set(name, version);
       if (typeof spec.url === 'string') live.setUrl(spec.url);
-      else live.setTiles([`${base}/tiles/${id}/{z}/{x}/{y}.${ext}?v=${version}`]);
+      else live.setTiles([`${prefix}${id}/{z}/{x}/{y}.${ext}?v=${version}`]);
       options.onChange?.({ source: name, id, version, previous: current });
     }
   };

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
@@ -29,7 +29,8 @@ export function stylesHandler(registry: Registry, config: Config, logger: Logger
     const user = STYLE_NAME.test(id) ? await readUserStyle(join(config.dataDir, 'styles', `${id}.json`), logger) : undefined;
     if (user !== undefined) {
       const { style, unresolved } = rewriteStyle(user, base, (tileset) => registry.source(tileset));
-      if (unresolved.length > 0) ctx.set('X-Tilestamp-Unresolved', unresolved.join(', '));
+      // Encoded: a user style may name anything after mbtiles://, a header holds no raw newline.
+      if (unresolved.length > 0) ctx.set('X-Tilestamp-Unresolved', unresolved.map(encodeURIComponent).join(', '));
       return sendDiscovery(ctx, style);
     }
     const source = requireSource(registry, id);
@@ -42,9 +43,8 @@ export function stylesHandler(registry: Registry, config: Config, logger: Logger
 async function readUserStyle(path: string, logger: Logger): Promise<Record<string, unknown> | undefined> {
   let text: string;
   try {
-    const bytes = await readFile(path);
-    if (bytes.length > MAX_STYLE_BYTES) throw new Error(`larger than ${MAX_STYLE_BYTES} bytes`);
-    text = bytes.toString('utf8');
+    if ((await stat(path)).size > MAX_STYLE_BYTES) throw new Error(`larger than ${MAX_STYLE_BYTES} bytes`);
+    text = (await readFile(path)).toString('utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

@@ -85,12 +85,16 @@ export function buildStyle(base: string, source: TileSource): Record<string, unk
   const { info } = source;
   const raster = formatKind(source.format) === 'raster';
   const layers: Record<string, unknown>[] = [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f2ee' } }];
-  if (raster) layers.push({ id: source.id, type: 'raster', source: source.id });
+  // Layer ids must be unique: `{tileset}-raster` cannot meet `background`, and a vector layer
+  // listed twice in the metadata is drawn once.
+  if (raster) layers.push({ id: `${source.id}-raster`, type: 'raster', source: source.id });
   else {
-    (info.vectorLayers ?? []).forEach((layer, index) => {
+    const ids = [...new Set((info.vectorLayers ?? []).map((layer) => layer.id))];
+    ids.forEach((layerId, index) => {
+      const minzoom = info.vectorLayers?.find((layer) => layer.id === layerId)?.minzoom;
       // No maxzoom: past the layer's last zoom the map overzooms its tiles.
-      const zooms = layer.minzoom !== undefined && layer.minzoom > info.minzoom ? { minzoom: layer.minzoom } : {};
-      layers.push(...drawLayers(source.id, layer.id, index, statedGeometry(info.tilestats, layer.id), zooms));
+      const zooms = typeof minzoom === 'number' && minzoom > info.minzoom && minzoom <= 24 ? { minzoom } : {};
+      layers.push(...drawLayers(source.id, layerId, index, statedGeometry(info.tilestats, layerId), zooms));
     });
   }
   return {

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Registry } from '../source/registry.ts';
 import type { Assets } from './assets.ts';
 import { escapeHtml } from './discovery-routes.ts';
+import { HttpError } from './errors.ts';
 import { requestBase, requireSource } from './lookup.ts';
 import { sendDiscovery } from './respond.ts';
 import { styleUrl } from './style.ts';
@@ -26,25 +27,30 @@ export function viewerHandler(registry: Registry, config: Config, assets: Assets
     const id = ctx.path.slice('/viewer/'.length);
     const source = requireSource(registry, id);
     const base = requestBase(ctx, config);
-    const [script, css, client] = await Promise.all([
-      assets.url('/vendor/maplibre-gl/maplibre-gl.js'),
-      assets.url('/vendor/maplibre-gl/maplibre-gl.css'),
-      assets.url('/client/tilestamp.js'),
-    ]);
-    const settings = {
-      id: source.id,
-      version: source.version,
-      server: base,
-      style: styleUrl(base, source.id),
-      client: base + client,
-    };
+    // The page's own scripts are linked relative to it, never through the Host header, so no
+    // forged header (or cache keyed without it) can make the page run script from elsewhere.
+    const up = '../'.repeat(id.split('/').length);
+    const own = async (route: string) => up + (await assets.url(route)).slice(1);
+    let script: string;
+    let css: string;
+    let client: string;
+    try {
+      [script, css, client] = await Promise.all([
+        own('/vendor/maplibre-gl/maplibre-gl.js'),
+        own('/vendor/maplibre-gl/maplibre-gl.css'),
+        own('/client/tilestamp.js'),
+      ]);
+    } catch (error) {
+      throw new HttpError(404, `the viewer is not installed here: ${(error as Error).message}`);
+    }
+    const settings = { id: source.id, version: source.version, server: base, style: styleUrl(base, source.id), client };
     const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(source.info.name)} · tilestamp</title>
-<link rel="stylesheet" href="${escapeHtml(base + css)}">
+<link rel="stylesheet" href="${escapeHtml(css)}">
 <style>html,body,#map{margin:0;height:100%}#version{position:absolute;top:8px;left:8px;z-index:2;background:#fffd;padding:4px 8px;font:12px/1.4 system-ui,sans-serif;border-radius:4px}</style>
 </head><body><div id="map"></div><div id="version">${escapeHtml(source.id)} <code>${source.version}</code></div>
-<script src="${escapeHtml(base + script)}"></script>
+<script src="${escapeHtml(script)}"></script>
 <script type="module">
 const settings = ${scriptJson(settings)};
 const { followVersions } = await import(settings.client);

@@ -45,6 +45,7 @@ interface Guard {
  */
 export class MbtilesSource implements TileSource {
   readonly #guard: Guard;
+  #closed = false;
 
   constructor(
     readonly id: string,
@@ -89,6 +90,8 @@ export class MbtilesSource implements TileSource {
   }
 
   intact(): boolean {
+    // Once closed, the descriptor number may already name another file: never fstat it.
+    if (this.#closed) return false;
     const now = fstatSync(this.#guard.fd);
     return now.size === this.#guard.state.size && now.mtimeMs === this.#guard.state.mtimeMs;
   }
@@ -98,6 +101,8 @@ export class MbtilesSource implements TileSource {
   }
 
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.file.close();
     releaseGuard(this.#guard.fd);
   }
@@ -107,7 +112,10 @@ export class MbtilesSource implements TileSource {
  * Closes a guard descriptor off the event loop. After a rename-replace it is often the last
  * descriptor of an unlinked file, and that close frees the whole inode in the kernel: measured
  * 341 ms for 1 GiB, a stall for every request, were it closed synchronously. SQLite's own
- * handle is closed first, so this one is the last.
+ * handle is closed first, so this one is the last. (Closing it drops this process's POSIX
+ * locks on the inode, also those of a newer SQLite handle on the same inode, possibly during
+ * one of its reads; harmless here: connections are read-only, and a writer that gets in
+ * moves the mtime, which the check after every read catches.)
  */
 function releaseGuard(fd: number): void {
   close(fd, () => {});

@@ -96,6 +96,9 @@ export class Reloader {
     const entry = registry.get(id);
     const served = this.#served.get(id);
     if (this.#stopped || entry?.state !== 'ok' || served === undefined || entry.source.intact()) return;
+    // Under `metadata` versioning an unchanged version says nothing about the tiles: only the
+    // regular pass, which waits for the file to hold still, may take it.
+    if (this.deps.versioning.from === 'metadata') return;
     const now = await lookAt(served.path);
     if (now === undefined || now.busy || now.ino !== served.ino || now.size !== served.size) return;
     let source: Awaited<ReturnType<typeof loadMbtilesSource>>;
@@ -156,13 +159,17 @@ export class Reloader {
   /** Validates and versions one complete file, then applies the decision. */
   async #take(id: string, state: FileState): Promise<void> {
     const { registry, logger } = this.deps;
-    const current = registry.get(id);
-    const serving = current?.state === 'ok' ? current : undefined;
+    // What serves now, read after the load: a re-check may have swapped handles meanwhile.
+    const servingNow = () => {
+      const current = registry.get(id);
+      return current?.state === 'ok' ? current : undefined;
+    };
     const started = performance.now();
     let source: Awaited<ReturnType<typeof loadMbtilesSource>>;
     try {
       source = await loadMbtilesSource(this.deps.driver, id, state.path, this.deps.versioning);
     } catch (error) {
+      const serving = servingNow();
       if (error instanceof FileChangedError) {
         logger.debug({ tileset: id, path: state.path, reason: error.message }, 'file not complete yet');
         this.#retryLater();
@@ -180,6 +187,7 @@ export class Reloader {
       return this.deps.onOutcome?.('failed', id);
     }
     this.#decided.set(id, state);
+    const serving = servingNow();
     if (
       serving &&
       serving.source.version === source.version &&

@@ -135,6 +135,14 @@ describe('user styles in data/styles/', () => {
     expect(style.glyphs).toBe(user.glyphs);
   });
 
+  it('names an unresolvable source of any spelling in a header that stays valid', async () => {
+    const user = { version: 8, sources: { odd: { type: 'vector', url: 'mbtiles://{道路\nx}' } }, layers: [] };
+    writeFileSync(join(dir, 'styles', 'odd.json'), JSON.stringify(user));
+    const res = await get('/styles/odd.json');
+    expect(res.status).toBe(200);
+    expect(header(res, 'x-tilestamp-unresolved')).toBe(encodeURIComponent('道路\nx'));
+  });
+
   it('shows an edit at once, and a user style named like a tileset wins over the generated one', async () => {
     writeFileSync(join(dir, 'styles', 'countries.json'), JSON.stringify({ version: 8, name: 'mine', sources: {}, layers: [] }));
     expect(json<{ name: string }>(await get('/styles/countries.json')).name).toBe('mine');

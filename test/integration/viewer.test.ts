@@ -71,10 +71,11 @@ describe('static files for pages', () => {
   it.each(['/vendor/maplibre-gl/maplibre-gl.js', '/vendor/maplibre-gl/maplibre-gl.css', '/client/tilestamp.js'])(
     '%s: immutable at the URL the viewer links, revalidated at any other',
     async (route) => {
-      const html = (await rawRequest(`${server.url}/viewer/countries`)).body.toString();
-      const linked = new RegExp(`${server.url}${route.replace(/[.]/g, '\\.')}\\?v=([0-9a-f]{16})`).exec(html);
-      expect(linked, `the viewer links ${route} with its digest`).not.toBeNull();
-      const versioned = await getGzip(linked![0]);
+      const page = `${server.url}/viewer/countries`;
+      const html = (await rawRequest(page)).body.toString();
+      const linked = new RegExp(`"(\\.\\./${route.slice(1).replace(/[.]/g, '\\.')}\\?v=[0-9a-f]{16})"`).exec(html);
+      expect(linked, `the viewer links ${route} with its digest, relative to the page`).not.toBeNull();
+      const versioned = await getGzip(new URL(linked![1]!, page).href);
       expect(versioned.status).toBe(200);
       expect(header(versioned, 'cache-control')).toBe('public, max-age=31536000, immutable');
       expect(header(versioned, 'content-encoding')).toBe('gzip');
@@ -87,6 +88,20 @@ describe('static files for pages', () => {
       expect(header(await rawRequest(`${server.url}${route}?v=0000000000000000`), 'cache-control')).toBe('no-cache');
     },
   );
+
+  it('links its own scripts relative to the page, whatever the Host header says', async () => {
+    for (const [path, up] of [
+      ['/viewer/countries', '../'],
+      ['/viewer/raster', '../'],
+    ]) {
+      const html = (await rawRequest(`${server.url}${path}`, { headers: { Host: 'elsewhere.example:9999' } })).body.toString();
+      const sources = [...html.matchAll(/<script src="([^"]+)"|href="([^"]+\.css[^"]*)"|"client":"([^"]+)"/g)].map(
+        (m) => m[1] ?? m[2] ?? m[3],
+      );
+      expect(sources).toHaveLength(3);
+      for (const src of sources) expect(src!.startsWith(up!) && !src!.includes('elsewhere.example')).toBe(true);
+    }
+  });
 
   it('serves no other file from those folders', async () => {
     for (const path of [

@@ -84,8 +84,36 @@ describe('buildStyle', () => {
     });
     expect(style.layers.map((l) => [l.id, l.type])).toEqual([
       ['background', 'background'],
-      ['r', 'raster'],
+      ['r-raster', 'raster'],
     ]);
+  });
+
+  it('gives every layer a unique id: a raster tileset named background, a vector layer listed twice', () => {
+    const raster = buildStyle(BASE, source('background', 'png')) as { layers: Layer[] };
+    const twice = buildStyle(
+      BASE,
+      source('v', 'pbf', { vectorLayers: [layer('roads'), layer('roads')], tilestats: stats([['roads', 'LineString']]) }),
+    ) as { layers: Layer[] };
+    for (const style of [raster, twice]) {
+      expect(validateStyleMin(style as never)).toEqual([]);
+      expect(new Set(style.layers.map((l) => l.id)).size).toBe(style.layers.length);
+    }
+    expect(twice.layers.map((l) => l.id)).toEqual(['background', 'roads-line']);
+  });
+
+  it('ignores a minzoom the metadata gives as text or out of range', () => {
+    const style = buildStyle(
+      BASE,
+      source('v', 'pbf', {
+        vectorLayers: [layer('a', { minzoom: '5' }), layer('b', { minzoom: 99 })],
+        tilestats: stats([
+          ['a', 'Point'],
+          ['b', 'Point'],
+        ]),
+      }),
+    ) as { layers: Layer[] };
+    expect(validateStyleMin(style as never)).toEqual([]);
+    expect(style.layers.map((l) => l.minzoom)).toEqual([undefined, undefined, undefined]);
   });
 
   it('starts a layer at its own minzoom only when it is above the tileset minzoom', () => {
