@@ -1,18 +1,41 @@
-// tilestamp browser client: keeps MapLibre GL sources on the current version of their tilesets.
+// tilestamp browser client: keeps MapLibre GL sources and Leaflet tile layers on the current
+// version of their tilesets.
 //
-//   import { followVersions } from 'https://tiles.example.org/client/tilestamp.js';
+//   import { followVersions, followLeafletLayer } from 'https://tiles.example.org/client/tilestamp.js';
 //   const map = new maplibregl.Map({ container: 'map', style: 'https://tiles.example.org/styles/roads.json' });
 //   const stop = followVersions(map, { onChange: (change) => console.log(change) });
+//   // Leaflet: a raster tileset's URL, as its TileJSON gives it
+//   followLeafletLayer(L.tileLayer(tileJson.tiles[0]).addTo(leafletMap), { onChange: ({ layer }) => {} });
 //
-// It listens to the server's /api/tile-version/events. When a tileset a source draws gets a new
-// version, the source is pointed at the new versioned URLs: `setTiles` for sources that name
-// tile URLs, `setUrl` (a fresh TileJSON) for sources that name a TileJSON URL. MapLibre then
-// reloads the tiles on screen while still drawing the old ones, so the map never goes blank.
-// After a reconnect the first event carries every version, so a missed change is caught up.
+// Both listen to the server's /api/tile-version/events. When a tileset gets a new version, what
+// draws it is pointed at the new versioned URLs without ever showing a blank tile: MapLibre
+// sources get `setTiles` (or `setUrl`, a fresh TileJSON, for sources that name one) and reload
+// the tiles on screen while still drawing the old ones; a Leaflet layer gets a twin with the new
+// URL laid over it, and is removed once the twin has loaded the tiles in view. After a reconnect
+// the first event carries every version, so a missed change is caught up.
 // A plain ES module with no dependencies; served by tilestamp itself.
 
 /** What follows `{server}/tiles/` in a tile URL tilestamp publishes: `{id}/{z}/{x}/{y}.{ext}?v={version}`. */
 const TILE_PATH = /^(.+)\/\{z\}\/\{x\}\/\{y\}\.([A-Za-z0-9]+)\?v=([^&#]*)$/;
+
+/** The server this module was loaded from, or the one given, without a trailing slash. */
+function serverOf(given) {
+  return (given ?? new URL('..', import.meta.url).href).replace(/\/+$/, '');
+}
+
+/** `{id, ext, version}` of a tile URL template under `prefix` (`{server}/tiles/`), else undefined. */
+function parseTileUrl(url, prefix) {
+  if (typeof url !== 'string' || !url.startsWith(prefix)) return undefined;
+  const match = TILE_PATH.exec(url.slice(prefix.length));
+  return match ? { id: match[1], ext: match[2], version: match[3] } : undefined;
+}
+
+/** Calls `onVersions({id: version})` on every `versions` event of the server; returns the stream. */
+function listen(server, onVersions) {
+  const events = new EventSource(`${server}/api/tile-version/events`);
+  events.addEventListener('versions', (event) => onVersions(JSON.parse(event.data).tilesets));
+  return events;
+}
 
 /**
  * Keeps every source of `map` that draws a tileset of `server` on its current version.
@@ -22,7 +45,7 @@ const TILE_PATH = /^(.+)\/\{z\}\/\{x\}\/\{y\}\.([A-Za-z0-9]+)\?v=([^&#]*)$/;
  * @returns {() => void} stops following
  */
 export function followVersions(map, options = {}) {
-  const server = (options.server ?? new URL('..', import.meta.url).href).replace(/\/+$/, '');
+  const server = serverOf(options.server);
   /** @type {Record<string, string> | undefined} */
   let latest;
   /** The version each source was last pointed at, until MapLibre has loaded it. */
@@ -35,11 +58,9 @@ export function followVersions(map, options = {}) {
     const sources = map.getStyle()?.sources ?? {};
     for (const [name, spec] of Object.entries(sources)) {
       const live = map.getSource(name);
-      const url = live?.tiles?.[0];
-      if (typeof url !== 'string' || !url.startsWith(prefix)) continue;
-      const match = TILE_PATH.exec(url.slice(prefix.length));
-      if (!match) continue;
-      const [, id, ext, current] = match;
+      const parsed = parseTileUrl(live?.tiles?.[0], prefix);
+      if (parsed === undefined) continue;
+      const { id, ext, version: current } = parsed;
       const version = latest[id];
       if (version === undefined || version === current || requested.get(name) === version) continue;
       requested.set(name, version);
@@ -49,9 +70,8 @@ export function followVersions(map, options = {}) {
     }
   };
 
-  const events = new EventSource(`${server}/api/tile-version/events`);
-  events.addEventListener('versions', (event) => {
-    latest = JSON.parse(event.data).tilesets;
+  const events = listen(server, (tilesets) => {
+    latest = tilesets;
     apply();
   });
   // A style or a TileJSON that finishes loading after an event still gets the latest versions.
@@ -63,5 +83,53 @@ export function followVersions(map, options = {}) {
     events.close();
     map.off('styledata', apply);
     map.off('sourcedata', onSourceData);
+  };
+}
+
+/**
+ * Keeps a Leaflet tile layer whose URL is a tilestamp tile URL on the current version. On a new
+ * version a twin layer (same class, same options, the new URL) is added over it; once the twin
+ * has loaded the tiles in view the old layer is removed and `onChange` gets the twin, which is
+ * the layer to keep from then on. A layer on no map just gets the new URL.
+ * @param {any} layer an L.TileLayer
+ * @param {{ server?: string, onChange?: (change: { layer: any, id: string, version: string, previous: string }) => void }} [options]
+ * @returns {() => void} stops following
+ */
+export function followLeafletLayer(layer, options = {}) {
+  const server = serverOf(options.server);
+  const prefix = `${server}/tiles/`;
+  let current = layer;
+  /** The twin being loaded, if any. */
+  let twin;
+  const events = listen(server, (tilesets) => {
+    const parsed = parseTileUrl(current._url, prefix);
+    if (parsed === undefined) return;
+    const { id, ext, version: previous } = parsed;
+    const version = tilesets[id];
+    if (version === undefined || version === previous || twin?.tilestampVersion === version) return;
+    const url = `${prefix}${id}/{z}/{x}/{y}.${ext}?v=${version}`;
+    const map = current._map;
+    if (!map) {
+      current.setUrl(url);
+      options.onChange?.({ layer: current, id, version, previous });
+      return;
+    }
+    twin?.remove(); // a newer version arrived while the last twin was loading
+    const next = new current.constructor(url, current.options);
+    next.tilestampVersion = version;
+    twin = next;
+    next.once('load', () => {
+      if (twin !== next) return;
+      const old = current;
+      current = next;
+      twin = undefined;
+      old.remove();
+      options.onChange?.({ layer: next, id, version, previous });
+    });
+    next.addTo(map);
+  });
+  return () => {
+    events.close();
+    twin?.remove();
   };
 }

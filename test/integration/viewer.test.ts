@@ -1,9 +1,9 @@
-import { existsSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
-import { copyFixture, gdalRaster, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { copyFixture, execSql, gdalRaster, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -13,6 +13,7 @@ import { waitFor } from '../helpers/wait.ts';
 declare const window: unknown;
 declare const document: {
   querySelector(s: string): { textContent: string | null } | null;
+  querySelectorAll(s: string): { length: number };
   getElementById(id: string): { dataset: Record<string, string> } | null;
 };
 declare function requestAnimationFrame(callback: () => void): number;
@@ -200,6 +201,66 @@ describe('the viewer in Chromium', () => {
     const newTiles = seen.responses.filter((r) => r.url.includes('/tiles/countries/') && r.url.endsWith(`?v=${after}`));
     expect(newTiles.length).toBeGreaterThan(0);
     for (const t of newTiles) expect(t.status).toBe(200);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+
+  it('keeps a Leaflet tile layer on the new version, laying the new tiles over the old ones', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 400 } });
+    const seen = watchPage(page);
+    await page.goto(`${server.url}/health`); // this origin, then a page of the test's own
+    await page.setContent('<!doctype html><div id="map" style="width:600px;height:400px"></div>');
+    await page.addStyleTag({ path: join(REPO, 'node_modules/leaflet/dist/leaflet.css') });
+    await page.addScriptTag({ path: join(REPO, 'node_modules/leaflet/dist/leaflet.js') });
+    // A module script imports the client, as a page would (an import() inside evaluate would be
+    // rewritten by the test runner's transform).
+    await page.addScriptTag({
+      type: 'module',
+      content: `import { followLeafletLayer } from '${server.url}/client/tilestamp.js'; window.followLeafletLayer = followLeafletLayer;`,
+    });
+    await page.waitForFunction(() => typeof (window as unknown as Record<string, unknown>).followLeafletLayer === 'function');
+    const tileJson = json<{ tiles: string[]; maxzoom: number }>(await rawRequest(`${server.url}/tiles/raster.json`));
+    const before = (await versions()).raster!;
+    await page.evaluate(
+      async ([server, template, maxZoom]) => {
+        const w = window as unknown as Record<string, any>;
+        const map = w.L.map('map').setView([20, 0], maxZoom);
+        const layer = w.L.tileLayer(template, { maxZoom }).addTo(map);
+        await new Promise((resolve) => layer.once('load', resolve));
+        w.changes = [];
+        w.followLeafletLayer(layer, { server, onChange: (change: { version: string }) => w.changes.push(change.version) });
+        // From here on, how many loaded tiles are on screen, on every frame.
+        w.fewest = Number.POSITIVE_INFINITY;
+        const look = () => {
+          w.fewest = Math.min(w.fewest, document.querySelectorAll('.leaflet-tile-loaded').length);
+          requestAnimationFrame(look);
+        };
+        requestAnimationFrame(look);
+      },
+      [server.url, tileJson.tiles[0]!, tileJson.maxzoom] as const,
+    );
+    // The next refresh: the tiles of the zoom on screen replaced by another image.
+    const staged = join(dir, '.raster.staged');
+    copyFileSync(join(dir, 'raster.mbtiles'), staged);
+    execSql(
+      staged,
+      `UPDATE tiles SET tile_data = (SELECT tile_data FROM tiles WHERE zoom_level = 0) WHERE zoom_level = ${tileJson.maxzoom}`,
+    );
+    renameSync(staged, join(dir, 'raster.mbtiles'));
+    await waitFor(async () => (await versions()).raster !== before, 'the server to take the new file', 15_000);
+    const after = (await versions()).raster!;
+    await page.waitForFunction((v) => (window as unknown as { changes: string[] }).changes.includes(v), after, {
+      timeout: 15_000,
+    });
+    const state = await page.evaluate(() => ({
+      fewest: (window as unknown as { fewest: number }).fewest,
+      layers: document.querySelectorAll('.leaflet-layer').length,
+    }));
+    expect(state.fewest, 'loaded tiles on screen on the emptiest frame').toBeGreaterThan(0);
+    expect(state.layers, 'the old layer is gone once the new one has loaded').toBe(1);
+    const fresh = seen.responses.filter((r) => r.url.includes('/tiles/raster/') && r.url.endsWith(`?v=${after}`));
+    expect(fresh.length).toBeGreaterThan(0);
+    for (const t of fresh) expect([t.status, t.type]).toEqual([200, 'image/png']);
     expect(seen.errors).toEqual([]);
     await page.close();
   });
