@@ -18,6 +18,17 @@ declare const document: {
 };
 declare function requestAnimationFrame(callback: () => void): number;
 
+/** What the Leaflet test page holds: Leaflet's `L` (only what is used), the client, the records. */
+interface LeafletPage {
+  L: {
+    map(id: string): { setView(center: [number, number], zoom: number): unknown };
+    tileLayer(url: string, options: object): { addTo(map: unknown): { once(event: string, fn: () => void): void } };
+  };
+  followLeafletLayer(layer: unknown, options: { server: string; onChange(change: { version: string }): void }): void;
+  changes: string[];
+  fewest: number;
+}
+
 let dir: string;
 let server: TestServer;
 let browser: Browser;
@@ -223,10 +234,10 @@ describe('the viewer in Chromium', () => {
     const before = (await versions()).raster!;
     await page.evaluate(
       async ([server, template, maxZoom]) => {
-        const w = window as unknown as Record<string, any>;
+        const w = window as unknown as LeafletPage;
         const map = w.L.map('map').setView([20, 0], maxZoom);
         const layer = w.L.tileLayer(template, { maxZoom }).addTo(map);
-        await new Promise((resolve) => layer.once('load', resolve));
+        await new Promise<void>((resolve) => layer.once('load', () => resolve()));
         w.changes = [];
         w.followLeafletLayer(layer, { server, onChange: (change: { version: string }) => w.changes.push(change.version) });
         // From here on, how many loaded tiles are on screen, on every frame.
