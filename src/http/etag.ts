@@ -13,12 +13,12 @@ function shortHash(bytes: string | Uint8Array): string {
 
 /**
  * The strong ETag of a tile response. It depends on the tile's bytes, never on the tileset's
- * version, so a tile that did not change in a refresh still revalidates to 304. The gunzipped
- * representation of a gzipped tile is other bytes, so it gets another tag.
+ * version, so a tile that did not change in a refresh still revalidates to 304. The
+ * decompressed representation of a compressed tile is other bytes, so it gets another tag.
  */
-export function tileEtag(tile: { data: Uint8Array; storedId?: string | undefined }, gunzipped: boolean): string {
+export function tileEtag(tile: { data: Uint8Array; storedId?: string | undefined }, decompressed: boolean): string {
   const id = tile.storedId !== undefined && HASH_LIKE_ID.test(tile.storedId) ? `i${tile.storedId}` : `h${shortHash(tile.data)}`;
-  return `"${id}${gunzipped ? '-gunzipped' : ''}"`;
+  return `"${id}${decompressed ? '-decoded' : ''}"`;
 }
 
 /**

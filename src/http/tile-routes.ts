@@ -1,11 +1,11 @@
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { gunzip, inflate } from 'node:zlib';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
 import { SourceUnavailableError } from '../source/errors.ts';
 import type { Registry } from '../source/registry.ts';
 import type { Tile, TileSource } from '../source/tile-source.ts';
-import { extensionFits, formatKind } from '../storage/tile-format.ts';
+import { extensionFits, formatKind, type TileEncoding } from '../storage/tile-format.ts';
 import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
 import { tileEtag } from './etag.ts';
@@ -16,6 +16,7 @@ import { parseTileCoordinates, parseTilePath } from './tile-path.ts';
 import { buildTileJson } from './tilejson.ts';
 
 const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
 
 /** Largest gunzipped tile sent to a client without gzip: real MVT stays far below; a bomb does not. */
 export const MAX_GUNZIPPED_BYTES = 32 * 1024 * 1024;
@@ -110,37 +111,40 @@ function answerMissing(ctx: Context, source: TileSource, where: string): void {
 }
 
 /**
- * Gzipped vector tiles go out as stored with `Content-Encoding: gzip` to clients that accept
- * gzip, and gunzipped to the others. Images are sent as they are, never with an encoding.
- * A matching If-None-Match gets 304 before anything is decompressed.
+ * Compressed vector tiles go out as stored with their `Content-Encoding` (gzip, or deflate for
+ * zlib streams) to clients that accept it, and decompressed for the others. Images are sent as
+ * they are, never with an encoding. A matching If-None-Match gets 304 before anything is
+ * decompressed.
  */
 async function answerTile(ctx: Context, source: TileSource, tile: Tile): Promise<void> {
   const vector = formatKind(source.format) === 'vector';
   if (vector) ctx.vary('Accept-Encoding');
-  const gunzipped = vector && tile.gzip && ctx.acceptsEncodings('gzip', 'identity') !== 'gzip';
-  ctx.etag = tileEtag(tile, gunzipped);
+  const encoding = vector ? tile.encoding : undefined;
+  const decoded = encoding !== undefined && ctx.acceptsEncodings(encoding, 'identity') !== encoding;
+  ctx.etag = tileEtag(tile, decoded);
   ctx.status = 200;
   if (ctx.fresh) {
     ctx.status = 304;
     return;
   }
   ctx.type = tile.contentType;
-  if (vector && tile.gzip && !gunzipped) ctx.set('Content-Encoding', 'gzip');
-  ctx.body = gunzipped ? await gunzipForClient(source, tile.data) : tile.data;
+  if (encoding !== undefined && !decoded) ctx.set('Content-Encoding', encoding);
+  ctx.body = encoding !== undefined && decoded ? await decodeForClient(source, tile.data, encoding) : tile.data;
 }
 
 /**
- * The stored tile, decompressed. When it cannot be (corrupt gzip, or larger than
- * MAX_GUNZIPPED_BYTES), the tile exists only in a coding this client refuses: 406, which
- * names the client's choice, not a server fault. Clients that take gzip get the bytes as stored.
+ * The stored tile, decompressed. When it cannot be (a corrupt stream, or larger than
+ * MAX_GUNZIPPED_BYTES), the tile exists only in a coding this client refuses: 406, which names
+ * the client's choice, not a server fault. Clients that take the coding get the bytes as stored.
  */
-async function gunzipForClient(source: TileSource, data: Buffer): Promise<Buffer> {
+async function decodeForClient(source: TileSource, data: Buffer, encoding: TileEncoding): Promise<Buffer> {
   try {
-    return await gunzipAsync(data, { maxOutputLength: MAX_GUNZIPPED_BYTES });
+    const decode = encoding === 'gzip' ? gunzipAsync : inflateAsync;
+    return await decode(data, { maxOutputLength: MAX_GUNZIPPED_BYTES });
   } catch (error) {
     throw new HttpError(
       406,
-      'this tile is stored gzipped and cannot be decoded here: request it with Accept-Encoding: gzip',
+      `this tile is stored compressed (${encoding}) and cannot be decoded here: request it with Accept-Encoding: ${encoding}`,
       undefined,
       {
         tileset: source.id,

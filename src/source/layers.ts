@@ -1,9 +1,9 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader } from 'pbf';
 import type { TileRow } from '../storage/mbtiles.ts';
 import type { VectorLayer } from '../storage/metadata.ts';
-import { isGzip } from '../storage/tile-format.ts';
+import { storedEncoding } from '../storage/tile-format.ts';
 
 /**
  * Builds `vector_layers` for a file whose metadata has none, by decoding a sample of its tiles:
@@ -15,7 +15,9 @@ export function discoverVectorLayers(tiles: Iterable<TileRow>): VectorLayer[] {
   for (const tile of tiles) {
     let decoded: VectorTile;
     try {
-      decoded = new VectorTile(new PbfReader(isGzip(tile.data) ? gunzipSync(tile.data) : tile.data));
+      const encoding = storedEncoding(tile.data);
+      const raw = encoding === 'gzip' ? gunzipSync(tile.data) : encoding === 'deflate' ? inflateSync(tile.data) : tile.data;
+      decoded = new VectorTile(new PbfReader(raw));
     } catch {
       continue;
     }

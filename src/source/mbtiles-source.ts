@@ -7,9 +7,9 @@ import {
   contentTypeOf,
   formatKind,
   imageWidth,
-  isGzip,
   normalizeFormat,
   sniffFormat,
+  storedEncoding,
   type TileFormat,
 } from '../storage/tile-format.ts';
 import { FileChangedError, SourceUnavailableError } from './errors.ts';
@@ -83,8 +83,9 @@ export class MbtilesSource implements TileSource {
     this.#assertIntact();
     if (data === undefined) return undefined;
     // Raster files may mix PNG and JPEG (GDAL's PNG_JPEG), so each image says what it is.
-    const format = formatKind(this.format) === 'raster' ? (sniffFormat(data)?.format ?? this.format) : this.format;
-    const tile: Tile = { data, contentType: contentTypeOf(format), gzip: isGzip(data) };
+    const raster = formatKind(this.format) === 'raster';
+    const format = raster ? (sniffFormat(data)?.format ?? this.format) : this.format;
+    const tile: Tile = { data, contentType: contentTypeOf(format), encoding: raster ? undefined : storedEncoding(data) };
     if (storedId !== undefined) tile.storedId = storedId;
     return tile;
   }

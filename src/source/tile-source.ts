@@ -1,11 +1,12 @@
 import type { VectorLayer } from '../storage/metadata.ts';
-import type { TileFormat } from '../storage/tile-format.ts';
+import type { TileEncoding, TileFormat } from '../storage/tile-format.ts';
 
-/** A tile ready to send: the stored bytes, their media type, and whether they are gzipped. */
+/** A tile ready to send: the stored bytes, their media type, and how they are compressed. */
 export interface Tile {
   data: Buffer;
   contentType: string;
-  gzip: boolean;
+  /** Set when the stored bytes are a gzip or zlib stream (vector tiles only). */
+  encoding: TileEncoding | undefined;
   /** A content hash the file stores for this tile, when its schema has one (see http/etag.ts). */
   storedId?: string;
 }

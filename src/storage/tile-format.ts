@@ -59,29 +59,40 @@ export function extensionFits(format: TileFormat, ext: string): boolean {
   return FORMATS[format].extensions.includes(ext);
 }
 
-/** What the first bytes of a tile say it is. */
-export type SniffedFormat = { format: TileFormat; gzip: boolean };
+/** How a stored vector tile is compressed: gzip (tippecanoe, GDAL) or zlib (older Mapbox tools). */
+export type TileEncoding = 'gzip' | 'deflate';
+
+/** What the first bytes of a tile say it is; `encoding` when they are a compressed stream. */
+export type SniffedFormat = { format: TileFormat; encoding?: TileEncoding };
 
 /**
- * Identifies a tile from its magic bytes: PNG, JPEG, WebP, gzip (taken as gzipped MVT, as
- * tippecanoe and GDAL write it) or raw MVT (a protobuf whose first field is `layers`, tag 0x1a).
- * Returns undefined for anything else, including an empty blob.
+ * Identifies a tile from its magic bytes: PNG, JPEG, WebP, a gzip or zlib stream (taken as
+ * compressed MVT: tippecanoe and GDAL write gzip, older Mapbox tools zlib) or raw MVT (a
+ * protobuf whose first field is `layers`, tag 0x1a). Undefined for anything else, including an
+ * empty blob.
  */
 export function sniffFormat(bytes: Uint8Array): SniffedFormat | undefined {
   const b = bytes;
-  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) {
-    return { format: 'png', gzip: false };
-  }
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { format: 'jpg', gzip: false };
-  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return { format: 'webp', gzip: false };
-  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return { format: 'pbf', gzip: true };
-  if (b.length >= 2 && b[0] === 0x1a) return { format: 'pbf', gzip: false };
+  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return { format: 'png' };
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { format: 'jpg' };
+  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return { format: 'webp' };
+  const encoding = storedEncoding(b);
+  if (encoding !== undefined) return { format: 'pbf', encoding };
+  if (b.length >= 2 && b[0] === 0x1a) return { format: 'pbf' };
   return undefined;
 }
 
-/** True when the bytes start with the gzip magic number. */
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+/**
+ * The compression of stored bytes: `gzip` (magic 1f 8b) or `deflate`, which HTTP names the zlib
+ * format (RFC 9110 §8.4.1.2): a header 78 xx whose 16 bits are a multiple of 31, no preset
+ * dictionary. Raw MVT never starts with 0x78 (its first field is `layers`, tag 0x1a).
+ */
+export function storedEncoding(bytes: Uint8Array): TileEncoding | undefined {
+  const [first, second] = bytes;
+  if (bytes.length < 2 || first === undefined || second === undefined) return undefined;
+  if (first === 0x1f && second === 0x8b) return 'gzip';
+  if (first === 0x78 && ((first << 8) | second) % 31 === 0 && (second & 0x20) === 0) return 'deflate';
+  return undefined;
 }
 
 function ascii(bytes: Uint8Array, start: number, end: number): string {

@@ -1,4 +1,6 @@
-import { gunzipSync } from 'node:zlib';
+import { deflateSync, gunzipSync, inflateSync } from 'node:zlib';
+import { VectorTile } from '@mapbox/vector-tile';
+import { PbfReader } from 'pbf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   copyFixture,
@@ -28,7 +30,8 @@ interface Case {
   path: string;
   format: keyof typeof CONTENT_TYPES;
   ext: string;
-  gzip: boolean;
+  /** The Content-Encoding its tiles go out with to a browser. */
+  encoding: 'gzip' | 'deflate' | undefined;
 }
 
 let dir: string;
@@ -37,18 +40,23 @@ const cases: Case[] = [];
 
 beforeAll(async () => {
   dir = tempDir();
-  const add = (id: string, path: string, format: Case['format'], ext: string, gzip: boolean) =>
-    cases.push({ id, path, format, ext, gzip });
-  add('world_cities', copyFixture('world_cities.mbtiles', dir), 'pbf', 'pbf', true);
-  add('countries', copyFixture('countries.mbtiles', dir), 'pbf', 'mvt', true);
-  add('sub/countries-v2', copyFixture('countries-v2.mbtiles', dir, 'sub/countries-v2.mbtiles'), 'pbf', 'pbf', true);
-  add('gdal-vector', gdalVector(dir, 'gdal-vector.mbtiles'), 'pbf', 'pbf', true);
-  add('gdal-png', gdalRaster(dir, 'gdal-png.mbtiles', 'PNG'), 'png', 'png', false);
-  add('gdal-jpeg', gdalRaster(dir, 'gdal-jpeg.mbtiles', 'JPEG'), 'jpg', 'jpg', false);
-  add('gdal-webp', gdalRaster(dir, 'gdal-webp.mbtiles', 'WEBP'), 'webp', 'webp', false);
+  const add = (id: string, path: string, format: Case['format'], ext: string, encoding: Case['encoding']) =>
+    cases.push({ id, path, format, ext, encoding });
+  add('world_cities', copyFixture('world_cities.mbtiles', dir), 'pbf', 'pbf', 'gzip');
+  add('countries', copyFixture('countries.mbtiles', dir), 'pbf', 'mvt', 'gzip');
+  add('sub/countries-v2', copyFixture('countries-v2.mbtiles', dir, 'sub/countries-v2.mbtiles'), 'pbf', 'pbf', 'gzip');
+  add('gdal-vector', gdalVector(dir, 'gdal-vector.mbtiles'), 'pbf', 'pbf', 'gzip');
+  add('gdal-png', gdalRaster(dir, 'gdal-png.mbtiles', 'PNG'), 'png', 'png', undefined);
+  add('gdal-jpeg', gdalRaster(dir, 'gdal-jpeg.mbtiles', 'JPEG'), 'jpg', 'jpg', undefined);
+  add('gdal-webp', gdalRaster(dir, 'gdal-webp.mbtiles', 'WEBP'), 'webp', 'webp', undefined);
   const rawPath = `${dir}/raw-mvt.mbtiles`;
   await writeWithMapboxMbtiles(rawPath, { name: 'Raw MVT', format: 'pbf', minzoom: 0, maxzoom: 2 }, rawCityTiles(2));
-  add('raw-mvt', rawPath, 'pbf', 'pbf', false);
+  add('raw-mvt', rawPath, 'pbf', 'pbf', undefined);
+  // zlib streams, as node-mbtiles and tilelive stored vector tiles before gzip was the rule.
+  const zlibPath = `${dir}/zlib-mvt.mbtiles`;
+  const zlibTiles = rawCityTiles(2).map((t) => ({ ...t, data: deflateSync(t.data) }));
+  await writeWithMapboxMbtiles(zlibPath, { name: 'zlib MVT', format: 'pbf', minzoom: 0, maxzoom: 2 }, zlibTiles);
+  add('zlib-mvt', zlibPath, 'pbf', 'pbf', 'deflate');
   // A raster with holes: zooms 1-2 in metadata, all of zoom 1 but one tile of zoom 2.
   const pngTiles = readStoredTiles(cases.find((c) => c.id === 'gdal-png')!.path).filter((t) => t.z === 1);
   const sparsePath = `${dir}/sparse-png.mbtiles`;
@@ -56,7 +64,7 @@ beforeAll(async () => {
     ...pngTiles.map((t) => ({ z: 1, x: t.x, y: 1 - t.y, data: t.data })),
     { z: 2, x: 1, y: 1, data: pngTiles[0]!.data },
   ]);
-  add('sparse-png', sparsePath, 'png', 'png', false);
+  add('sparse-png', sparsePath, 'png', 'png', undefined);
   server = await startTestServer(dir);
 });
 
@@ -92,6 +100,7 @@ describe('every tile, byte for byte', () => {
     'gdal-jpeg',
     'gdal-webp',
     'raw-mvt',
+    'zlib-mvt',
     'sparse-png',
   ])('%s: each stored tile is served at its XYZ URL with the stored bytes and its type', async (id) => {
     const c = cases.find((k) => k.id === id) as Case;
@@ -102,7 +111,7 @@ describe('every tile, byte for byte', () => {
       expect(res.status, `${c.id} ${t.z}/${t.x}/${t.yXyz}`).toBe(200);
       expect(res.body.equals(t.data), `${c.id} ${t.z}/${t.x}/${t.yXyz} bytes`).toBe(true);
       expect(header(res, 'content-type')).toBe(CONTENT_TYPES[c.format]);
-      expect(header(res, 'content-encoding')).toBe(c.gzip ? 'gzip' : undefined);
+      expect(header(res, 'content-encoding')).toBe(c.encoding);
     }
   });
 
@@ -157,6 +166,26 @@ describe('content encoding', () => {
     expect(header(res, 'content-encoding')).toBeUndefined();
     expect(res.body.equals(t.data)).toBe(true);
     expect(res.body[0]).toBe(0x1a);
+  });
+
+  it.each([
+    ['a browser (gzip, deflate, br)', { 'Accept-Encoding': 'gzip, deflate, br' }, 'deflate'],
+    ['deflate only', { 'Accept-Encoding': 'deflate' }, 'deflate'],
+    ['gzip only', { 'Accept-Encoding': 'gzip' }, undefined],
+    ['no Accept-Encoding', {}, undefined],
+  ])('passes zlib-stored tiles to %s as Content-Encoding: deflate, else inflates them', async (_, headers, encoding) => {
+    const t = onGridTiles(cases.find((c) => c.id === 'zlib-mvt')!.path).find((k) => k.z === 1)!;
+    const res = await rawRequest(`${server.url}/tiles/zlib-mvt/${t.z}/${t.x}/${t.yXyz}.pbf`, { headers });
+    expect(res.status).toBe(200);
+    expect(header(res, 'content-encoding')).toBe(encoding);
+    expect(header(res, 'vary')).toMatch(/accept-encoding/i);
+    const mvt = encoding === undefined ? res.body : inflateSync(res.body);
+    expect(mvt.equals(inflateSync(t.data))).toBe(true);
+    expect(new VectorTile(new PbfReader(mvt)).layers).toHaveProperty('cities');
+    expect(header(res, 'etag')?.endsWith('-decoded"')).toBe(encoding === undefined);
+    // Its metadata lists no layers: they were found by inflating and decoding tiles.
+    const tj = json<{ vector_layers: { id: string }[] }>(await rawRequest(`${server.url}/tiles/zlib-mvt.json`));
+    expect(tj.vector_layers.map((l) => l.id)).toEqual(['cities']);
   });
 
   it('never puts a Content-Encoding on raster tiles', async () => {

@@ -1,12 +1,12 @@
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   contentTypeOf,
   extensionFits,
   formatKind,
-  isGzip,
   normalizeFormat,
   sniffFormat,
+  storedEncoding,
   type TileFormat,
   urlExtension,
 } from '../../src/storage/tile-format.ts';
@@ -22,20 +22,23 @@ const WEBP = bytes(...text('RIFF'), 0x24, 0x00, 0x00, 0x00, ...text('WEBPVP8 '),
 const WAV = bytes(...text('RIFF'), 0x24, 0x00, 0x00, 0x00, ...text('WAVEfmt '));
 /** A real gzip stream of a tiny MVT-like protobuf. */
 const GZIP_MVT = new Uint8Array(gzipSync(Buffer.from([0x1a, 0x03, 0x0a, 0x01, 0x61])));
+/** The same as a zlib stream, as older Mapbox tools (node-mbtiles, tilelive) stored tiles. */
+const ZLIB_MVT = new Uint8Array(deflateSync(Buffer.from([0x1a, 0x03, 0x0a, 0x01, 0x61])));
 /** Field 3 (`layers`), wire type 2: tag 0x1a, then a length and a layer. */
 const RAW_MVT = bytes(0x1a, 0x05, 0x78, 0x02, 0x0a, 0x01, 0x61);
 
 describe('sniffFormat', () => {
   it.each([
-    ['PNG', PNG, { format: 'png', gzip: false }],
-    ['PNG signature alone (8 bytes)', PNG.subarray(0, 8), { format: 'png', gzip: false }],
-    ['JPEG/JFIF', JPEG_JFIF, { format: 'jpg', gzip: false }],
-    ['JPEG/Exif', JPEG_EXIF, { format: 'jpg', gzip: false }],
-    ['JPEG SOI + marker prefix only (3 bytes)', bytes(0xff, 0xd8, 0xff), { format: 'jpg', gzip: false }],
-    ['WebP (RIFF....WEBP)', WEBP, { format: 'webp', gzip: false }],
-    ['WebP header alone (12 bytes)', WEBP.subarray(0, 12), { format: 'webp', gzip: false }],
-    ['gzip stream', GZIP_MVT, { format: 'pbf', gzip: true }],
-    ['raw MVT (tag 0x1a)', RAW_MVT, { format: 'pbf', gzip: false }],
+    ['PNG', PNG, { format: 'png' }],
+    ['PNG signature alone (8 bytes)', PNG.subarray(0, 8), { format: 'png' }],
+    ['JPEG/JFIF', JPEG_JFIF, { format: 'jpg' }],
+    ['JPEG/Exif', JPEG_EXIF, { format: 'jpg' }],
+    ['JPEG SOI + marker prefix only (3 bytes)', bytes(0xff, 0xd8, 0xff), { format: 'jpg' }],
+    ['WebP (RIFF....WEBP)', WEBP, { format: 'webp' }],
+    ['WebP header alone (12 bytes)', WEBP.subarray(0, 12), { format: 'webp' }],
+    ['gzip stream', GZIP_MVT, { format: 'pbf', encoding: 'gzip' }],
+    ['zlib stream', ZLIB_MVT, { format: 'pbf', encoding: 'deflate' }],
+    ['raw MVT (tag 0x1a)', RAW_MVT, { format: 'pbf' }],
   ])('%s', (_name, input, expected) => {
     expect(sniffFormat(input)).toEqual(expected);
   });
@@ -61,26 +64,31 @@ describe('sniffFormat', () => {
   });
 
   it('reads a Node Buffer the same as a Uint8Array', () => {
-    expect(sniffFormat(Buffer.from(PNG))).toEqual({ format: 'png', gzip: false });
-    expect(sniffFormat(gzipSync(Buffer.from('x')))).toEqual({ format: 'pbf', gzip: true });
+    expect(sniffFormat(Buffer.from(PNG))).toEqual({ format: 'png' });
+    expect(sniffFormat(gzipSync(Buffer.from('x')))).toEqual({ format: 'pbf', encoding: 'gzip' });
   });
 
   it('looks at the start of a subarray view, not the start of its buffer', () => {
     const joined = new Uint8Array([...PNG, ...JPEG_JFIF]);
-    expect(sniffFormat(joined.subarray(PNG.length))).toEqual({ format: 'jpg', gzip: false });
+    expect(sniffFormat(joined.subarray(PNG.length))).toEqual({ format: 'jpg' });
   });
 });
 
-describe('isGzip', () => {
+describe('storedEncoding', () => {
   it.each([
-    ['gzip stream', GZIP_MVT, true],
-    ['gzip magic alone', bytes(0x1f, 0x8b), true],
-    ['one byte', bytes(0x1f), false],
-    ['empty', bytes(), false],
-    ['raw MVT', RAW_MVT, false],
-    ['PNG', PNG, false],
+    ['gzip stream', GZIP_MVT, 'gzip'],
+    ['gzip magic alone', bytes(0x1f, 0x8b), 'gzip'],
+    ['zlib stream, default level (78 9c)', ZLIB_MVT, 'deflate'],
+    ['zlib stream, best speed (78 01)', new Uint8Array(deflateSync(Buffer.from('x'), { level: 1 })), 'deflate'],
+    ['zlib stream, best compression (78 da)', new Uint8Array(deflateSync(Buffer.from('x'), { level: 9 })), 'deflate'],
+    ['78 with a bad header check', bytes(0x78, 0x9d), undefined],
+    ['78 with a preset dictionary (FDICT)', bytes(0x78, 0xbb), undefined],
+    ['one byte', bytes(0x1f), undefined],
+    ['empty', bytes(), undefined],
+    ['raw MVT', RAW_MVT, undefined],
+    ['PNG', PNG, undefined],
   ])('%s → %s', (_name, input, expected) => {
-    expect(isGzip(input)).toBe(expected);
+    expect(storedEncoding(input)).toBe(expected);
   });
 });
 
