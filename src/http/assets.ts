@@ -9,6 +9,7 @@ import type { Context } from 'koa';
 import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
 import { setCacheSubject } from './middleware.ts';
+import { notModified } from './respond.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -75,12 +76,7 @@ export class Assets {
       ctx.vary('Accept-Encoding');
       const gzipped = ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
       ctx.type = asset.type;
-      ctx.etag = gzipped ? `"${asset.digest}-gzip"` : `"${asset.digest}"`;
-      ctx.status = 200;
-      if (ctx.fresh) {
-        ctx.status = 304;
-        return;
-      }
+      if (notModified(ctx, gzipped ? `"${asset.digest}-gzip"` : `"${asset.digest}"`)) return;
       if (gzipped) ctx.set('Content-Encoding', 'gzip');
       ctx.body = gzipped ? asset.gzipped : asset.body;
     };

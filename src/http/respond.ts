@@ -10,11 +10,18 @@ export function sendDiscovery(ctx: Context, body: unknown, type = 'application/j
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   setCacheSubject(ctx, { kind: 'discovery' });
   ctx.type = type;
-  ctx.etag = bodyEtag(text);
-  ctx.status = 200;
-  if (ctx.fresh) {
-    ctx.status = 304;
-    return;
-  }
+  if (notModified(ctx, bodyEtag(text))) return;
   ctx.body = text;
+}
+
+/**
+ * Sets the ETag of a 200 answer; when the client's If-None-Match already names it, turns the
+ * answer into a 304 and returns true: the caller then sends no body (and decodes nothing).
+ */
+export function notModified(ctx: Context, etag: string): boolean {
+  ctx.etag = etag;
+  ctx.status = 200;
+  if (!ctx.fresh) return false;
+  ctx.status = 304;
+  return true;
 }

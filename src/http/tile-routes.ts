@@ -11,7 +11,7 @@ import { HttpError } from './errors.ts';
 import { tileEtag } from './etag.ts';
 import { requestBase, requireSource } from './lookup.ts';
 import { setCacheSubject } from './middleware.ts';
-import { sendDiscovery } from './respond.ts';
+import { notModified, sendDiscovery } from './respond.ts';
 import { parseTileCoordinates, parseTilePath } from './tile-path.ts';
 import { buildTileJson } from './tilejson.ts';
 
@@ -121,12 +121,7 @@ async function answerTile(ctx: Context, source: TileSource, tile: Tile): Promise
   if (vector) ctx.vary('Accept-Encoding');
   const encoding = vector ? tile.encoding : undefined;
   const decoded = encoding !== undefined && ctx.acceptsEncodings(encoding, 'identity') !== encoding;
-  ctx.etag = tileEtag(tile, decoded);
-  ctx.status = 200;
-  if (ctx.fresh) {
-    ctx.status = 304;
-    return;
-  }
+  if (notModified(ctx, tileEtag(tile, decoded))) return;
   ctx.type = tile.contentType;
   if (encoding !== undefined && !decoded) ctx.set('Content-Encoding', encoding);
   ctx.body = encoding !== undefined && decoded ? await decodeForClient(source, tile.data, encoding) : tile.data;
