@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import process from 'node:process';
 import { type Config, parseCommandLine, USAGE } from './config.ts';
@@ -11,7 +12,7 @@ import { messageOf } from './storage/mbtiles.ts';
 
 /** Entry point of the `tilestamp` command (Node: dist/cli.js; Deno: src/cli.ts). */
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine(argv, process.env);
+  const parsed = parseCommandLine(argv, process.env, availableParallelism());
   if (!parsed.ok) {
     process.stderr.write(`tilestamp: ${parsed.error} (see tilestamp --help)\n`);
     return 2;

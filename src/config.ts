@@ -26,6 +26,10 @@ export interface Config {
   pollMs: number;
   /** Milliseconds a changed file's size and mtime must hold still before it is taken. */
   settleMs: number;
+  /** Bytes of the hot-tile cache shared by every tileset; 0: no cache. */
+  cacheBytes: number;
+  /** HTTP worker processes on the one port (node:cluster); 1: everything in this process. */
+  workers: number;
 }
 
 export type Command =
@@ -94,6 +98,20 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'seconds between keep-alives on the events stream',
     fallback: '15',
   },
+  {
+    flag: 'cache-size',
+    env: 'TILESTAMP_CACHE_SIZE',
+    value: 'MiB',
+    help: 'hot-tile cache per process, least recently used out (0: off)',
+    fallback: '64',
+  },
+  {
+    flag: 'workers',
+    env: 'TILESTAMP_WORKERS',
+    value: 'N',
+    help: 'HTTP worker processes on the one port, or auto (one per core)',
+    fallback: '1',
+  },
   { flag: 'help', help: 'print this help and exit' },
 ];
 
@@ -107,7 +125,11 @@ ${OPTIONS.map((o) => `  --${`${o.flag}${o.value ? ` ${o.value}` : ''}`.padEnd(18
 `;
 
 /** Parses argv (without node and script) and the environment. Pure: never exits, never prints. */
-export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+export function parseCommandLine(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  cores = 1,
+): ParseResult {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -141,7 +163,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     return { ok: true, command: { name, files: rest, versioning } };
   }
   if (rest.length > 0) return { ok: false, error: `unexpected argument ${JSON.stringify(rest[0])}` };
-  return buildConfig(pick, versioning);
+  return buildConfig(pick, versioning, cores);
 }
 
 /** The version options, or an error sentence. */
@@ -153,7 +175,7 @@ function buildVersioning(pick: (flag: string) => string | undefined): VersionOpt
   return { from, key };
 }
 
-function buildConfig(pick: (flag: string) => string | undefined, versioning: VersionOptions): ParseResult {
+function buildConfig(pick: (flag: string) => string | undefined, versioning: VersionOptions, cores: number): ParseResult {
   const port = integer(pick('port'), 0, 65535);
   if (port === undefined) return { ok: false, error: `--port must be a whole number from 0 to 65535, got ${pick('port')}` };
   const maxAge = integer(pick('max-age'), 0, 31_536_000);
@@ -171,6 +193,13 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
   if (settleMs === undefined) {
     return { ok: false, error: `--settle-ms must be whole milliseconds from 0 to 60000, got ${pick('settle-ms')}` };
   }
+  const cacheMiB = integer(pick('cache-size'), 0, 1_048_576);
+  if (cacheMiB === undefined) {
+    return { ok: false, error: `--cache-size must be whole MiB from 0 to 1048576, got ${pick('cache-size')}` };
+  }
+  const workers = pick('workers') === 'auto' ? Math.max(1, cores) : integer(pick('workers'), 1, 256);
+  if (workers === undefined)
+    return { ok: false, error: `--workers must be auto or a whole number from 1 to 256, got ${pick('workers')}` };
   const noWatch = pick('no-watch');
   if (noWatch !== undefined && !['true', 'false', '1', '0'].includes(noWatch)) {
     return { ok: false, error: `TILESTAMP_NO_WATCH must be true, false, 1 or 0, got ${noWatch}` };
@@ -210,6 +239,8 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
         // --no-watch turns polling off too: only SIGHUP reloads then.
         pollMs: noWatch === 'true' || noWatch === '1' ? 0 : Math.round(pollSeconds * 1000),
         settleMs,
+        cacheBytes: cacheMiB * 1024 * 1024,
+        workers,
       },
     },
   };

@@ -3,10 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { tileEtag } from './http/etag.ts';
 import type { VersionEvents } from './http/events.ts';
 import type { Logger } from './log.ts';
+import { withCache } from './source/cached-source.ts';
 import { Registry } from './source/registry.ts';
 import { Reloader } from './source/reloader.ts';
+import { TileCache } from './source/tile-cache.ts';
 import { watchDataDir } from './source/watch.ts';
 import type { SqliteDriver } from './storage/sqlite.ts';
 
@@ -35,11 +38,12 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger, driver: SqliteDriver): Promise<RunningServer> {
   const info = await stat(config.dataDir).catch(() => undefined);
   if (!info?.isDirectory()) throw new Error(`data folder ${config.dataDir} does not exist or is not a folder`);
-  const registry = new Registry();
+  const cache = config.cacheBytes > 0 ? new TileCache(config.cacheBytes) : undefined;
+  const registry = new Registry(cache && ((source) => withCache(source, cache, (tile) => tileEtag(tile, false))));
   // The reloader is made once the port is open; a request can only ask it to recheck after that.
   let reloader: Reloader | undefined;
   const recheck = async (id: string) => reloader?.recheck(id);
-  const app = createApp({ registry, config, logger, driver: driver.name, recheck });
+  const app = createApp({ registry, config, logger, driver: driver.name, recheck, cache });
   const server = createServer(app.koa.callback());
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;

@@ -4,6 +4,7 @@ import compress from 'koa-compress';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Registry } from '../source/registry.ts';
+import type { TileCache } from '../source/tile-cache.ts';
 import { ASSET_ROUTES, Assets } from './assets.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
@@ -13,6 +14,7 @@ import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middlew
 import { sendDiscovery } from './respond.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
 import { stylesHandler } from './style-routes.ts';
+import { fastTileMiddleware } from './tile-fast.ts';
 import { type Recheck, tilesHandler } from './tile-routes.ts';
 import { viewerHandler } from './viewer.ts';
 
@@ -24,6 +26,8 @@ export interface AppDeps {
   driver: string;
   /** Looks again at once at a tileset whose file was written in place. */
   recheck?: Recheck;
+  /** The hot-tile cache, for /metrics. */
+  cache?: TileCache;
 }
 
 export interface App {
@@ -37,12 +41,12 @@ export interface App {
  * The Koa application: middleware in the order they wrap each other, then the routes.
  * JSON and HTML are compressed for clients that accept it; tiles and the event stream never are.
  */
-export function createApp({ registry, config, logger, driver, recheck }: AppDeps): App {
+export function createApp({ registry, config, logger, driver, recheck, cache }: AppDeps): App {
   const koa = new Koa();
   koa.proxy = config.trustProxy;
   koa.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
   const events = new VersionEvents(registry, config.sseHeartbeat * 1000);
-  const metrics = new Metrics(registry, () => events.size);
+  const metrics = new Metrics(registry, () => events.size, cache);
   const compressed = compress({ threshold: 1024, filter: () => true });
   const compressJson = (ctx: Context, next: Next) => (ctx.path.endsWith('.json') ? compressed(ctx, next) : next());
   // Errors outside the error middleware (there should be none) are logged, not swallowed.
@@ -61,7 +65,9 @@ export function createApp({ registry, config, logger, driver, recheck }: AppDeps
   router.get('/health', healthHandler(registry, driver));
   router.get('/ready', readyHandler(registry));
   router.get('/metrics', (ctx) => metrics.handler(ctx));
-  koa.use(requestLogMiddleware(logger));
+  // Building a log object per request costs the hot path dearly: only at debug.
+  if (config.logLevel === 'debug') koa.use(requestLogMiddleware(logger));
+  koa.use(fastTileMiddleware(registry, config, metrics));
   koa.use(metrics.middleware());
   koa.use(corsMiddleware(config.corsOrigin));
   koa.use(cacheMiddleware(config.maxAge));

@@ -16,9 +16,14 @@ function shortHash(bytes: string | Uint8Array): string {
  * version, so a tile that did not change in a refresh still revalidates to 304. The
  * decompressed representation of a compressed tile is other bytes, so it gets another tag.
  */
-export function tileEtag(tile: { data: Uint8Array; storedId?: string | undefined }, decompressed: boolean): string {
-  const id = tile.storedId !== undefined && HASH_LIKE_ID.test(tile.storedId) ? `i${tile.storedId}` : `h${shortHash(tile.data)}`;
-  return `"${id}${decompressed ? '-decoded' : ''}"`;
+export function tileEtag(
+  tile: { data: Uint8Array; storedId?: string | undefined; etag?: string | undefined },
+  decompressed: boolean,
+): string {
+  const stored =
+    tile.etag ??
+    `"${tile.storedId !== undefined && HASH_LIKE_ID.test(tile.storedId) ? `i${tile.storedId}` : `h${shortHash(tile.data)}`}"`;
+  return decompressed ? `${stored.slice(0, -1)}-decoded"` : stored;
 }
 
 /**
@@ -27,4 +32,20 @@ export function tileEtag(tile: { data: Uint8Array; storedId?: string | undefined
  */
 export function bodyEtag(body: string): string {
   return `W/"${shortHash(body)}"`;
+}
+
+/**
+ * Whether a request's If-None-Match names `etag` (RFC 9110 §13.1.2: weak comparison, a list, or
+ * `*`), as Koa's `ctx.fresh` decides it, including its rule that a request carrying
+ * `Cache-Control: no-cache` wants the full answer.
+ */
+export function matchesIfNoneMatch(header: string, cacheControl: string | undefined, etag: string): boolean {
+  if (cacheControl !== undefined && /(?:^|,)\s*no-cache\s*(?:,|$)/.test(cacheControl)) return false;
+  if (header.trim() === '*') return true;
+  const plain = etag.startsWith('W/') ? etag.slice(2) : etag;
+  for (const candidate of header.split(',')) {
+    const tag = candidate.trim();
+    if ((tag.startsWith('W/') ? tag.slice(2) : tag) === plain) return true;
+  }
+  return false;
 }

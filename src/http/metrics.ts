@@ -2,6 +2,10 @@ import type { Context, Next } from 'koa';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as PromRegistry } from 'prom-client';
 import type { Registry } from '../source/registry.ts';
 import type { ReloadOutcome } from '../source/reloader.ts';
+import type { TileCache } from '../source/tile-cache.ts';
+
+/** The route label of tile requests (the router's pattern, which the hot path bypasses). */
+const TILE_ROUTE = '/tiles/*rest';
 
 /**
  * Prometheus metrics (prom-client): requests by route and status, tile latency, reload
@@ -28,7 +32,11 @@ export class Metrics {
     registers: [this.prom],
   });
 
-  constructor(tilesets: Registry, openStreams: () => number) {
+  /** Counter children of tile answers by status, bound once: the hot path does no label hashing. */
+  readonly #tileAnswers = new Map<number, { inc(): void }>();
+
+  constructor(tilesets: Registry, openStreams: () => number, cache?: TileCache) {
+    if (cache !== undefined) registerCacheMetrics(this.prom, cache);
     new Gauge({
       name: 'tilestamp_tilesets',
       help: 'Tilesets by state (ok, loading, failed, rejected: serving an older version)',
@@ -58,6 +66,17 @@ export class Metrics {
     this.#reloads.inc({ outcome });
   }
 
+  /** Counts a tile answered by the hot path (tile-fast.ts), as the middleware below would. */
+  tileAnswered(status: number, ms: number): void {
+    let child = this.#tileAnswers.get(status);
+    if (child === undefined) {
+      child = this.#requests.labels(TILE_ROUTE, String(status));
+      this.#tileAnswers.set(status, child);
+    }
+    child.inc();
+    this.#tileSeconds.observe(ms / 1000);
+  }
+
   /** Counts every request under its route pattern (never the raw path: bounded labels). */
   middleware() {
     return async (ctx: Context, next: Next): Promise<void> => {
@@ -67,8 +86,7 @@ export class Metrics {
       } finally {
         const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
         this.#requests.inc({ route: String(route), status: String(ctx.status) });
-        if (route === '/tiles/*rest' && !ctx.path.endsWith('.json'))
-          this.#tileSeconds.observe((performance.now() - started) / 1000);
+        if (route === TILE_ROUTE && !ctx.path.endsWith('.json')) this.#tileSeconds.observe((performance.now() - started) / 1000);
       }
     };
   }
@@ -77,4 +95,41 @@ export class Metrics {
     ctx.type = this.prom.contentType;
     ctx.body = await this.prom.metrics();
   }
+}
+
+/** Hot-tile cache figures, read from the cache when scraped. */
+function registerCacheMetrics(prom: PromRegistry, cache: TileCache): void {
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [prom],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counter('tilestamp_tile_cache_hits_total', 'Tile reads answered from the hot-tile cache', () => cache.hits);
+  counter('tilestamp_tile_cache_misses_total', 'Tile reads that went to the file', () => cache.misses);
+  counter(
+    'tilestamp_tile_cache_evictions_total',
+    'Tiles dropped from the cache to stay within --cache-size',
+    () => cache.evictions,
+  );
+  new Gauge({
+    name: 'tilestamp_tile_cache_bytes',
+    help: 'Bytes held by the hot-tile cache (tiles and bookkeeping)',
+    registers: [prom],
+    collect() {
+      this.set(cache.stats().bytes);
+    },
+  });
+  new Gauge({
+    name: 'tilestamp_tile_cache_limit_bytes',
+    help: 'The hot-tile cache budget (--cache-size)',
+    registers: [prom],
+    collect() {
+      this.set(cache.maxBytes);
+    },
+  });
 }

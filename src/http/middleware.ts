@@ -26,11 +26,13 @@ export function cacheMiddleware(maxAge: number) {
   };
 }
 
+/** Response headers pages may read: the validators and the served version (tilestamp.js uses it). */
+export const EXPOSED_HEADERS = 'ETag, X-Tilestamp-Version';
+
 export function corsMiddleware(origin: string) {
   return async function cors(ctx: Context, next: Next): Promise<void> {
     ctx.set('Access-Control-Allow-Origin', origin);
-    // Let pages read the validators and the served version (tilestamp.js uses the latter).
-    ctx.set('Access-Control-Expose-Headers', 'ETag, X-Tilestamp-Version');
+    ctx.set('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     if (origin !== '*') ctx.vary('Origin');
     await next();
   };

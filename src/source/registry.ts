@@ -42,6 +42,9 @@ export class Registry {
   readonly #rejectionListeners = new Set<(rejection: Rejection) => void>();
   #ready = false;
 
+  /** `serveThrough` puts each source taken into service behind something (the hot-tile cache). */
+  constructor(private readonly serveThrough: (source: TileSource) => TileSource = (source) => source) {}
+
   get(id: string): TilesetEntry | undefined {
     return this.#entries.get(id);
   }
@@ -76,7 +79,8 @@ export class Registry {
     return () => this.#rejectionListeners.delete(listener);
   }
 
-  set(entry: TilesetEntry): void {
+  set(given: TilesetEntry): void {
+    const entry: TilesetEntry = given.state === 'ok' ? { ...given, source: this.serveThrough(given.source) } : given;
     const previous = this.#entries.get(entry.id);
     this.#entries.set(entry.id, entry);
     if (previous?.state === 'ok' && (entry.state !== 'ok' || entry.source !== previous.source)) previous.source.close();

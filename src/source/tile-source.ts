@@ -9,6 +9,8 @@ export interface Tile {
   encoding: TileEncoding | undefined;
   /** A content hash the file stores for this tile, when its schema has one (see http/etag.ts). */
   storedId?: string;
+  /** The strong ETag of the stored bytes, once computed (the hot-tile cache keeps it). */
+  etag?: string;
 }
 
 /** What TileJSON, the catalog and the index say about a tileset. */

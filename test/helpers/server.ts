@@ -42,6 +42,8 @@ export async function startTestServer(dataDir: string, overrides: Partial<Config
     watch: false,
     pollMs: 0,
     settleMs: 100,
+    cacheBytes: 64 * 1024 * 1024,
+    workers: 1,
     ...overrides,
   };
   const server = await startServer(config, logger, betterSqliteDriver);

@@ -15,6 +15,8 @@ const DEFAULTS: Config = {
   watch: true,
   pollMs: 2000,
   settleMs: 500,
+  cacheBytes: 64 * 1024 * 1024,
+  workers: 1,
 };
 
 /** The config of a `serve` command, or a failed expectation showing what came back instead. */
@@ -73,6 +75,9 @@ describe('parseCommandLine: serve', () => {
     ['--log-level silent', ['--log-level', 'silent'], { logLevel: 'silent' }],
     ['serve then flags', ['serve', '--port', '1234', '--host', 'localhost'], { port: 1234, host: 'localhost' }],
     ['flags then serve', ['--port', '1234', 'serve'], { port: 1234 }],
+    ['--cache-size', ['--cache-size', '256'], { cacheBytes: 256 * 1024 * 1024 }],
+    ['--cache-size 0 turns the cache off', ['--cache-size', '0'], { cacheBytes: 0 }],
+    ['--workers', ['--workers', '4'], { workers: 4 }],
   ])('%s', (_name, argv, expected) => {
     expect(serveConfig(argv)).toEqual({ ...DEFAULTS, ...expected });
   });
@@ -89,6 +94,8 @@ describe('parseCommandLine: serve', () => {
     ['TILESTAMP_MAX_AGE', { TILESTAMP_MAX_AGE: '120' }, { maxAge: 120 }],
     ['TILESTAMP_CORS', { TILESTAMP_CORS: 'https://a.example' }, { corsOrigin: 'https://a.example' }],
     ['TILESTAMP_LOG_LEVEL', { TILESTAMP_LOG_LEVEL: 'warn' }, { logLevel: 'warn' }],
+    ['TILESTAMP_CACHE_SIZE', { TILESTAMP_CACHE_SIZE: '8' }, { cacheBytes: 8 * 1024 * 1024 }],
+    ['TILESTAMP_WORKERS', { TILESTAMP_WORKERS: '2' }, { workers: 2 }],
     ['an empty variable counts as unset', { TILESTAMP_PORT: '', TILESTAMP_DATA: '', TILESTAMP_PUBLIC_URL: '' }, {}],
     ['unrelated variables are ignored', { PORT: '1', HOST: 'x', DATA: 'y' }, {}],
   ])('env %s', (_name, env, expected) => {
@@ -124,6 +131,11 @@ describe('parseCommandLine: serve', () => {
       logLevel: 'debug',
       publicUrl: 'https://flag.example',
     });
+  });
+
+  it('--workers auto takes one worker per core', () => {
+    const result = parseCommandLine(['--workers', 'auto'], {}, 6);
+    expect(result).toMatchObject({ ok: true, command: { name: 'serve', config: { workers: 6 } } });
   });
 
   it('--trust-proxy beats TILESTAMP_TRUST_PROXY=false', () => {
@@ -172,6 +184,11 @@ describe('parseCommandLine: errors', () => {
     ['unknown command', ['start'], {}, /unknown command "start"/],
     ['serve with an extra argument', ['serve', 'data'], {}, /unexpected argument "data"/],
     ['version without files', ['version'], {}, /version needs at least one FILE/],
+    ['cache size negative', ['--cache-size=-1'], {}, /--cache-size/],
+    ['cache size fractional', ['--cache-size', '1.5'], {}, /--cache-size/],
+    ['cache size in words', [], { TILESTAMP_CACHE_SIZE: 'big' }, /--cache-size.*big/],
+    ['workers 0', ['--workers', '0'], {}, /--workers.*0/],
+    ['workers text', [], { TILESTAMP_WORKERS: 'many' }, /--workers.*many/],
   ])('%s', (_name, argv, env, message) => {
     expect(parseError(argv, env)).toMatch(message);
   });
