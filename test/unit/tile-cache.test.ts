@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { CachedTileSource } from '../../src/source/cached-source.ts';
+import { MISSING, TileCache } from '../../src/source/tile-cache.ts';
+import type { Tile, TileSource } from '../../src/source/tile-source.ts';
+
+const tile = (bytes: number, fill = 1): Tile => ({
+  data: Buffer.alloc(bytes, fill),
+  contentType: 'application/x-protobuf',
+  encoding: undefined,
+});
+
+/** A source that counts its reads and can be told which bytes it holds. */
+function countingSource(tiles: Map<string, Tile>) {
+  let reads = 0;
+  let closed = false;
+  const source: TileSource = {
+    id: 't',
+    format: 'pbf',
+    info: { name: 't', minzoom: 0, maxzoom: 5, bounds: [-180, -85, 180, 85], center: [0, 0, 0] },
+    version: 'v1',
+    getTile(z, x, y) {
+      reads += 1;
+      const found = tiles.get(`${z}/${x}/${y}`);
+      return found && { ...found };
+    },
+    intact: () => true,
+    close() {
+      closed = true;
+    },
+  };
+  return { source, reads: () => reads, closed: () => closed };
+}
+
+describe('TileCache', () => {
+  it('stays within its byte budget and counts evictions', () => {
+    const cache = new TileCache(64 * 1024);
+    const owner = cache.newOwner();
+    for (let i = 0; i < 100; i++) cache.set(`${owner}/5/${i}/0`, owner, tile(4096));
+    const stats = cache.stats();
+    expect(stats.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(stats.entries).toBeGreaterThan(5);
+    expect(stats.evictions).toBe(100 - stats.entries);
+  });
+
+  it('keeps what is asked for and drops what is not (least recently used out)', () => {
+    const cache = new TileCache(10 * 4200);
+    const owner = cache.newOwner();
+    for (let i = 0; i < 8; i++) cache.set(`k${i}`, owner, tile(4000));
+    cache.get('k0'); // the oldest, but in use
+    for (let i = 8; i < 12; i++) cache.set(`k${i}`, owner, tile(4000));
+    expect(cache.get('k0')).toBeDefined();
+    expect(cache.get('k1')).toBeUndefined();
+  });
+
+  it('never keeps a tile larger than an eighth of the budget (one tile cannot flush the rest)', () => {
+    const cache = new TileCache(80_000);
+    const owner = cache.newOwner();
+    cache.set('small', owner, tile(1000));
+    cache.set('huge', owner, tile(20_000));
+    expect(cache.get('huge')).toBeUndefined();
+    expect(cache.get('small')).toBeDefined();
+  });
+
+  it('remembers holes', () => {
+    const cache = new TileCache(10_000);
+    cache.set('hole', cache.newOwner(), MISSING);
+    expect(cache.get('hole')).toBe(MISSING);
+  });
+
+  it('forgets every entry of an owner that closes, and only those', () => {
+    const cache = new TileCache(1 << 20);
+    const [a, b] = [cache.newOwner(), cache.newOwner()];
+    cache.set('a1', a, tile(100));
+    cache.set('a2', a, MISSING);
+    cache.set('b1', b, tile(100));
+    cache.dropOwner(a);
+    expect([cache.get('a1'), cache.get('a2')]).toEqual([undefined, undefined]);
+    expect(cache.get('b1')).toBeDefined();
+    expect(cache.stats().entries).toBe(1);
+  });
+});
+
+describe('CachedTileSource', () => {
+  it('reads each tile (and each hole) once, and tags it once', () => {
+    const { source, reads } = countingSource(new Map([['1/0/0', tile(10)]]));
+    let tagged = 0;
+    const cached = new CachedTileSource(source, new TileCache(1 << 20), () => `"t${++tagged}"`);
+    for (let i = 0; i < 5; i++) {
+      expect(cached.getTile(1, 0, 0)?.etag).toBe('"t1"');
+      expect(cached.getTile(1, 1, 0)).toBeUndefined();
+    }
+    expect(reads()).toBe(2);
+    expect(tagged).toBe(1);
+  });
+
+  it('gives a new instance over the same cache none of the old instance bytes (a swap starts empty)', () => {
+    const cache = new TileCache(1 << 20);
+    const tiles = new Map([['0/0/0', tile(10, 1)]]);
+    const first = new CachedTileSource(countingSource(tiles).source, cache, () => '"a"');
+    expect(first.getTile(0, 0, 0)?.data[0]).toBe(1);
+    tiles.set('0/0/0', tile(10, 2));
+    const second = new CachedTileSource(countingSource(tiles).source, cache, () => '"b"');
+    expect(second.getTile(0, 0, 0)?.data[0]).toBe(2);
+    expect(first.getTile(0, 0, 0)?.data[0]).toBe(1);
+  });
+
+  it('closing it closes the source and frees its entries', () => {
+    const cache = new TileCache(1 << 20);
+    const inner = countingSource(new Map([['0/0/0', tile(500)]]));
+    const cached = new CachedTileSource(inner.source, cache, () => '"x"');
+    cached.getTile(0, 0, 0);
+    expect(cache.stats().bytes).toBeGreaterThan(500);
+    cached.close();
+    expect(inner.closed()).toBe(true);
+    expect(cache.stats()).toMatchObject({ bytes: 0, entries: 0 });
+  });
+});
