@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import process from 'node:process';
+import { serveCluster } from './cluster/serve.ts';
 import { type Config, parseCommandLine, USAGE } from './config.ts';
 import { createLogger } from './log.ts';
 import { startServer } from './server.ts';
@@ -23,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command.name === 'version') return printVersions(command.files, command.versioning);
-  return serve(command.config);
+  return command.config.workers > 1 ? serveCluster(command.config) : serve(command.config);
 }
 
 async function serve(config: Config): Promise<number> {

@@ -30,6 +30,8 @@ export interface Config {
   cacheBytes: number;
   /** HTTP worker processes on the one port (node:cluster); 1: everything in this process. */
   workers: number;
+  /** On SIGTERM/SIGINT, how long requests in flight may take before what is left is cut. */
+  shutdownTimeoutMs: number;
 }
 
 export type Command =
@@ -111,6 +113,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: 'N',
     help: 'HTTP worker processes on the one port, or auto (one per core)',
     fallback: '1',
+  },
+  {
+    flag: 'shutdown-timeout',
+    env: 'TILESTAMP_SHUTDOWN_TIMEOUT',
+    value: 'S',
+    help: 'on SIGTERM, seconds for requests in flight before the rest is cut',
+    fallback: '8',
   },
   { flag: 'help', help: 'print this help and exit' },
 ];
@@ -200,6 +209,10 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
   const workers = pick('workers') === 'auto' ? Math.max(1, cores) : integer(pick('workers'), 1, 256);
   if (workers === undefined)
     return { ok: false, error: `--workers must be auto or a whole number from 1 to 256, got ${pick('workers')}` };
+  const shutdownSeconds = Number(pick('shutdown-timeout'));
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(pick('shutdown-timeout') as string) || shutdownSeconds > 3600) {
+    return { ok: false, error: `--shutdown-timeout must be seconds from 0 to 3600, got ${pick('shutdown-timeout')}` };
+  }
   const noWatch = pick('no-watch');
   if (noWatch !== undefined && !['true', 'false', '1', '0'].includes(noWatch)) {
     return { ok: false, error: `TILESTAMP_NO_WATCH must be true, false, 1 or 0, got ${noWatch}` };
@@ -241,6 +254,7 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
         settleMs,
         cacheBytes: cacheMiB * 1024 * 1024,
         workers,
+        shutdownTimeoutMs: Math.round(shutdownSeconds * 1000),
       },
     },
   };

@@ -1,15 +1,10 @@
 import { stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
-import { createApp } from './http/app.ts';
-import { tileEtag } from './http/etag.ts';
 import type { VersionEvents } from './http/events.ts';
+import { startHttp } from './http-server.ts';
 import type { Logger } from './log.ts';
-import { withCache } from './source/cached-source.ts';
-import { Registry } from './source/registry.ts';
+import type { Registry } from './source/registry.ts';
 import { Reloader } from './source/reloader.ts';
-import { TileCache } from './source/tile-cache.ts';
 import { watchDataDir } from './source/watch.ts';
 import type { SqliteDriver } from './storage/sqlite.ts';
 
@@ -31,32 +26,38 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Fails with a sentence when the data folder is not there: nothing else can start then. */
+export async function checkDataDir(dataDir: string): Promise<void> {
+  const info = await stat(dataDir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new Error(`data folder ${dataDir} does not exist or is not a folder`);
+}
+
+/** The registry, kept in step with the data folder: first scan, then watch, poll and rescans. */
+export interface Reloading {
+  loaded: Promise<void>;
+  reloader: Reloader;
+  stop(): Promise<void>;
+}
+
 /**
- * Starts listening at once (so /health answers while files are digested), then loads the data
- * folder in the background; /ready turns 200 when it is done. Then watches it for changes.
+ * Loads the data folder into `registry` in the background (`loaded` settles when the first scan
+ * is versioned), then watches it for changes.
  */
-export async function startServer(config: Config, logger: Logger, driver: SqliteDriver): Promise<RunningServer> {
-  const info = await stat(config.dataDir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new Error(`data folder ${config.dataDir} does not exist or is not a folder`);
-  const cache = config.cacheBytes > 0 ? new TileCache(config.cacheBytes) : undefined;
-  const registry = new Registry(cache && ((source) => withCache(source, cache, (tile) => tileEtag(tile, false))));
-  // The reloader is made once the port is open; a request can only ask it to recheck after that.
-  let reloader: Reloader | undefined;
-  const recheck = async (id: string) => reloader?.recheck(id);
-  const app = createApp({ registry, config, logger, driver: driver.name, recheck, cache });
-  const server = createServer(app.koa.callback());
-  await listen(server, config.port, config.host);
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${displayHost(config.host)}:${port}`;
-  logger.info({ url, dataDir: config.dataDir }, 'listening');
-  reloader = new Reloader({
+export async function startReloading(
+  config: Config,
+  logger: Logger,
+  driver: SqliteDriver,
+  registry: Registry,
+  onOutcome?: ConstructorParameters<typeof Reloader>[0]['onOutcome'],
+): Promise<Reloading> {
+  const reloader = new Reloader({
     dataDir: config.dataDir,
     driver,
     registry,
     logger,
     versioning: config.versioning,
     settleMs: config.settleMs,
-    onOutcome: (outcome) => app.metrics.reload(outcome),
+    ...(onOutcome && { onOutcome }),
   });
   const loaded = reloader.start().catch((error: Error) => {
     // The folder vanished or became unreadable after start: say so; /ready stays 503.
@@ -73,37 +74,46 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
       : undefined;
   await watcher?.ready;
   return {
-    url,
-    port,
-    registry,
-    events: app.events,
     loaded,
-    rescan: (reason, full = false) => loaded.then(() => reloader.rescan(reason, { full })),
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      app.events.closeAll();
-      server.closeIdleConnections?.();
+    reloader,
+    async stop() {
       await watcher?.close();
-      await closed;
       await loaded;
       await reloader.stop();
-      registry.closeAll();
     },
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+/**
+ * One process that does everything (`--workers 1`): starts listening at once (so /health answers
+ * while files are digested), then loads the data folder in the background; /ready turns 200 when
+ * it is done. Then watches it for changes.
+ */
+export async function startServer(config: Config, logger: Logger, driver: SqliteDriver): Promise<RunningServer> {
+  await checkDataDir(config.dataDir);
+  // The reloader is made once the port is open; a request can only ask it to recheck after that.
+  let reloading: Reloading | undefined;
+  const http = await startHttp({
+    config,
+    logger,
+    driver: driver.name,
+    recheck: async (id) => reloading?.reloader.recheck(id),
   });
-}
-
-function displayHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
+  const { registry } = http;
+  reloading = await startReloading(config, logger, driver, registry, (outcome) => http.app.metrics.reload(outcome));
+  const { loaded, reloader } = reloading;
+  return {
+    url: http.url,
+    port: http.port,
+    registry,
+    events: http.app.events,
+    loaded,
+    rescan: (reason, full = false) => loaded.then(() => reloader.rescan(reason, { full })),
+    async close() {
+      const closed = http.close();
+      await reloading?.stop();
+      await closed;
+      registry.closeAll();
+    },
+  };
 }

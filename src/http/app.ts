@@ -28,6 +28,16 @@ export interface AppDeps {
   recheck?: Recheck;
   /** The hot-tile cache, for /metrics. */
   cache?: TileCache;
+  /** Set in a worker of `--workers N`: what /health and /metrics add or answer for all workers. */
+  cluster?: ClusterView;
+}
+
+/** A worker's view of the process group it belongs to (src/cluster/worker.ts). */
+export interface ClusterView {
+  /** Fields /health adds: this worker and the list of all of them. */
+  health(): Record<string, unknown>;
+  /** The Prometheus text of every process together (prom-client's AggregatorRegistry). */
+  metrics(): Promise<string>;
 }
 
 export interface App {
@@ -41,7 +51,7 @@ export interface App {
  * The Koa application: middleware in the order they wrap each other, then the routes.
  * JSON and HTML are compressed for clients that accept it; tiles and the event stream never are.
  */
-export function createApp({ registry, config, logger, driver, recheck, cache }: AppDeps): App {
+export function createApp({ registry, config, logger, driver, recheck, cache, cluster }: AppDeps): App {
   const koa = new Koa();
   koa.proxy = config.trustProxy;
   koa.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
@@ -62,9 +72,9 @@ export function createApp({ registry, config, logger, driver, recheck, cache }: 
   for (const route of ASSET_ROUTES) router.get(route, assets.handler());
   router.get('/api/tile-version', compressed, (ctx) => sendDiscovery(ctx, versionDocument(registry)));
   router.get('/api/tile-version/events', events.handler());
-  router.get('/health', healthHandler(registry, driver));
+  router.get('/health', healthHandler(registry, driver, cluster?.health));
   router.get('/ready', readyHandler(registry));
-  router.get('/metrics', (ctx) => metrics.handler(ctx));
+  router.get('/metrics', (ctx) => metrics.handler(ctx, cluster?.metrics));
   // Building a log object per request costs the hot path dearly: only at debug.
   if (config.logLevel === 'debug') koa.use(requestLogMiddleware(logger));
   koa.use(fastTileMiddleware(registry, config, metrics));

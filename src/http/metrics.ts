@@ -42,6 +42,8 @@ export class Metrics {
       help: 'Tilesets by state (ok, loading, failed, rejected: serving an older version)',
       labelNames: ['state'] as const,
       registers: [this.prom],
+      // Over --workers N, the primary's own count (it comes first), not the sum of every copy.
+      aggregator: 'first',
       collect() {
         const counts: Record<string, number> = { ok: 0, loading: 0, failed: 0, rejected: 0 };
         for (const entry of tilesets.list()) {
@@ -91,9 +93,10 @@ export class Metrics {
     };
   }
 
-  async handler(ctx: Context): Promise<void> {
+  /** GET /metrics: this process's metrics, or those of every worker when `all` gathers them. */
+  async handler(ctx: Context, all?: () => Promise<string>): Promise<void> {
     ctx.type = this.prom.contentType;
-    ctx.body = await this.prom.metrics();
+    ctx.body = all ? await all() : await this.prom.metrics();
   }
 }
 

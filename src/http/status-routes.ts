@@ -8,7 +8,7 @@ import { LOADING_RETRY_AFTER } from './lookup.ts';
  * operator sees which file failed and why. `status` is `degraded` when any tileset failed, or
  * serves an older version because its newer file was rejected.
  */
-export function healthHandler(registry: Registry, driver: string) {
+export function healthHandler(registry: Registry, driver: string, extra?: () => Record<string, unknown>) {
   return function serveHealth(ctx: Context): void {
     const entries = registry.list();
     const failed = entries.some((e) => e.state === 'failed' || (e.state === 'ok' && e.rejected));
@@ -17,6 +17,7 @@ export function healthHandler(registry: Registry, driver: string) {
       ready: registry.ready,
       driver,
       tilesets: Object.fromEntries(entries.map((e) => [e.id, describeEntry(e)])),
+      ...extra?.(),
     };
   };
 }

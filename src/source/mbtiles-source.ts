@@ -131,7 +131,7 @@ export async function loadMbtilesSource(
   driver: SqliteDriver,
   id: string,
   path: string,
-  versioning: VersionOptions = DEFAULT_VERSIONING,
+  versioning: VersionOptions | KnownVersion = DEFAULT_VERSIONING,
 ): Promise<MbtilesSource> {
   const guard = openGuard(path);
   let file: MbtilesFile;
@@ -244,10 +244,21 @@ function* sampleTiles(file: MbtilesFile, minzoom: number, maxzoom: number): Gene
   for (let z = minzoom; z <= maxzoom; z++) yield* file.tilesAtZoom(z, DISCOVERY_SAMPLE);
 }
 
+/**
+ * A version decided elsewhere: a worker of `--workers N` opens the file the primary digested and
+ * takes the primary's word for its version (after checking it opened that very file).
+ */
+export interface KnownVersion {
+  from: 'known';
+  version: string;
+}
+
 /** The version per `--version-from` (README, "Versions"); a failure rejects the file. */
-async function deriveVersion(file: MbtilesFile, versioning: VersionOptions): Promise<DigestResult> {
+async function deriveVersion(file: MbtilesFile, versioning: VersionOptions | KnownVersion): Promise<DigestResult> {
   try {
     switch (versioning.from) {
+      case 'known':
+        return { version: versioning.version, tiles: undefined, bytes: 0 };
       case 'content':
         return await digestTiles(file.walkTiles());
       case 'file':

@@ -40,6 +40,7 @@ export class Registry {
   readonly #entries = new Map<string, TilesetEntry>();
   readonly #listeners = new Set<ChangeListener>();
   readonly #rejectionListeners = new Set<(rejection: Rejection) => void>();
+  readonly #updateListeners = new Set<() => void>();
   #ready = false;
 
   /** `serveThrough` puts each source taken into service behind something (the hot-tile cache). */
@@ -79,6 +80,16 @@ export class Registry {
     return () => this.#rejectionListeners.delete(listener);
   }
 
+  /** Calls `listener` after every change of any entry (state, source, warnings) and readiness. */
+  onUpdate(listener: () => void): () => void {
+    this.#updateListeners.add(listener);
+    return () => this.#updateListeners.delete(listener);
+  }
+
+  #updated(): void {
+    for (const listener of this.#updateListeners) listener();
+  }
+
   set(given: TilesetEntry): void {
     const entry: TilesetEntry = given.state === 'ok' ? { ...given, source: this.serveThrough(given.source) } : given;
     const previous = this.#entries.get(entry.id);
@@ -91,6 +102,7 @@ export class Registry {
       const serving = entry.state === 'ok' ? entry.source.version : undefined;
       for (const listener of this.#rejectionListeners) listener({ id: entry.id, reason: refusal.reason, serving });
     }
+    this.#updated();
   }
 
   remove(id: string): void {
@@ -98,6 +110,7 @@ export class Registry {
     this.#entries.delete(id);
     if (previous?.state === 'ok') previous.source.close();
     this.#announce(id, previous, undefined);
+    this.#updated();
   }
 
   #announce(id: string, before: TilesetEntry | undefined, after: TilesetEntry | undefined): void {
@@ -114,6 +127,7 @@ export class Registry {
 
   markReady(): void {
     this.#ready = true;
+    this.#updated();
   }
 
   /** Closes every handle (shutdown). */

@@ -44,6 +44,7 @@ export async function startTestServer(dataDir: string, overrides: Partial<Config
     settleMs: 100,
     cacheBytes: 64 * 1024 * 1024,
     workers: 1,
+    shutdownTimeoutMs: 8000,
     ...overrides,
   };
   const server = await startServer(config, logger, betterSqliteDriver);

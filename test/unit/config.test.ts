@@ -17,6 +17,7 @@ const DEFAULTS: Config = {
   settleMs: 500,
   cacheBytes: 64 * 1024 * 1024,
   workers: 1,
+  shutdownTimeoutMs: 8000,
 };
 
 /** The config of a `serve` command, or a failed expectation showing what came back instead. */
@@ -78,6 +79,7 @@ describe('parseCommandLine: serve', () => {
     ['--cache-size', ['--cache-size', '256'], { cacheBytes: 256 * 1024 * 1024 }],
     ['--cache-size 0 turns the cache off', ['--cache-size', '0'], { cacheBytes: 0 }],
     ['--workers', ['--workers', '4'], { workers: 4 }],
+    ['--shutdown-timeout', ['--shutdown-timeout', '2.5'], { shutdownTimeoutMs: 2500 }],
   ])('%s', (_name, argv, expected) => {
     expect(serveConfig(argv)).toEqual({ ...DEFAULTS, ...expected });
   });
@@ -188,6 +190,8 @@ describe('parseCommandLine: errors', () => {
     ['cache size fractional', ['--cache-size', '1.5'], {}, /--cache-size/],
     ['cache size in words', [], { TILESTAMP_CACHE_SIZE: 'big' }, /--cache-size.*big/],
     ['workers 0', ['--workers', '0'], {}, /--workers.*0/],
+    ['shutdown timeout negative', ['--shutdown-timeout=-1'], {}, /--shutdown-timeout/],
+    ['shutdown timeout in words', [], { TILESTAMP_SHUTDOWN_TIMEOUT: 'soon' }, /--shutdown-timeout.*soon/],
     ['workers text', [], { TILESTAMP_WORKERS: 'many' }, /--workers.*many/],
   ])('%s', (_name, argv, env, message) => {
     expect(parseError(argv, env)).toMatch(message);

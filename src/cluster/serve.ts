@@ -1,0 +1,65 @@
+import cluster from 'node:cluster';
+import process from 'node:process';
+import type { Config } from '../config.ts';
+import { createLogger } from '../log.ts';
+import { isDeno, loadSqliteDriver } from '../storage/driver.ts';
+import { messageOf } from '../storage/mbtiles.ts';
+import { runPrimary } from './primary.ts';
+import { runWorker } from './worker.ts';
+
+/**
+ * `tilestamp serve --workers N` (N > 1): this process becomes the primary and forks N workers
+ * that run this same command and share its port. Resolves with the exit code.
+ */
+export async function serveCluster(config: Config): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  if (isDeno()) {
+    process.stderr.write(
+      'tilestamp: --workers above 1 needs node:cluster, which Deno does not provide; run with Node, or one process per container\n',
+    );
+    return 2;
+  }
+  const driver = await loadSqliteDriver();
+  if (cluster.isPrimary) {
+    let primary: Awaited<ReturnType<typeof runPrimary>>;
+    try {
+      primary = await runPrimary(config, logger, driver);
+    } catch (error) {
+      logger.error({ err: messageOf(error) }, 'cannot start');
+      process.stderr.write(`tilestamp: ${messageOf(error)}\n`);
+      return 1;
+    }
+    process.once('SIGTERM', () => primary.stop('SIGTERM'));
+    process.once('SIGINT', () => primary.stop('SIGINT'));
+    // Each worker turns SIGHUP into a rescan request too; the primary's own is the one operators send.
+    process.on('SIGHUP', () => primary.rescan('SIGHUP'));
+    return primary.done;
+  }
+  return new Promise((resolve) => {
+    let stopping = false;
+    let http: Awaited<ReturnType<typeof runWorker>> | undefined;
+    const stop = (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal: why, pid: process.pid }, 'worker shutting down: finishing requests in flight');
+      void (http?.close() ?? Promise.resolve()).then(() => {
+        http?.registry.closeAll();
+        resolve(0);
+      });
+    };
+    // A signal sent to the whole group (Ctrl-C) reaches workers too: they stop the same way.
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => process.send?.({ type: 'tilestamp:rescan', reason: 'SIGHUP' }));
+    runWorker(config, logger, driver, () => stop('primary')).then(
+      (running) => {
+        http = running;
+        if (stopping) stop('primary');
+      },
+      (error: Error) => {
+        logger.error({ err: error.message }, 'worker cannot start');
+        resolve(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,71 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.ts';
+import { type App, type AppDeps, createApp } from './http/app.ts';
+import { tileEtag } from './http/etag.ts';
+import { gracefulClose } from './http/shutdown.ts';
+import type { Logger } from './log.ts';
+import { withCache } from './source/cached-source.ts';
+import { Registry } from './source/registry.ts';
+import { TileCache } from './source/tile-cache.ts';
+
+export interface HttpOptions extends Omit<AppDeps, 'registry' | 'cache'> {
+  config: Config;
+  logger: Logger;
+}
+
+/** A listening HTTP server over a registry of its own, whose sources serve through the hot-tile cache. */
+export interface RunningHttp {
+  url: string;
+  port: number;
+  registry: Registry;
+  app: App;
+  server: Server;
+  /**
+   * Stops accepting, ends event streams, and resolves once the requests in flight are answered,
+   * or once `--shutdown-timeout` has passed and whatever was left open is cut (http/shutdown.ts).
+   */
+  close(): Promise<void>;
+}
+
+/** Listens on the configured port with the Koa app; the registry it serves starts empty. */
+export async function startHttp(options: HttpOptions): Promise<RunningHttp> {
+  const { config, logger } = options;
+  const cache = config.cacheBytes > 0 ? new TileCache(config.cacheBytes) : undefined;
+  const registry = new Registry(cache && ((source) => withCache(source, cache, (tile) => tileEtag(tile, false))));
+  const app = createApp({ ...options, registry, ...(cache && { cache }) });
+  const server = createServer(app.koa.callback());
+  const shutdown = gracefulClose(server);
+  await listen(server, config.port, config.host);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${displayHost(config.host)}:${port}`;
+  logger.info({ url, dataDir: config.dataDir }, 'listening');
+  return {
+    url,
+    port,
+    registry,
+    app,
+    server,
+    close() {
+      const closed = shutdown.close(config.shutdownTimeoutMs);
+      app.events.closeAll();
+      return closed;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}

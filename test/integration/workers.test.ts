@@ -1,0 +1,184 @@
+import { copyFileSync, renameSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFixture, FIXTURES, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const tilesOf = (fixture: string) =>
+  new Map(readStoredTiles(join(FIXTURES, fixture)).map((t) => [`${t.z}/${t.x}/${2 ** t.z - 1 - t.y}`, t.data]));
+const V1 = tilesOf('countries.mbtiles');
+const V2 = tilesOf('countries-v2.mbtiles');
+
+interface Health {
+  worker: { id: number; pid: number };
+  workers: { id: number; pid: number; restarts: number }[];
+  tilesets: Record<string, { state: string; version?: string }>;
+}
+
+let dir: string;
+let server: ServerProcess;
+
+beforeAll(async () => {
+  dir = tempDir();
+  copyFixture('countries.mbtiles', dir);
+  server = await spawnServer(process.execPath, [
+    join(REPO, 'dist/cli.js'),
+    'serve',
+    '--data',
+    dir,
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--workers',
+    '2',
+    '--settle-ms',
+    '100',
+    '--poll-interval',
+    '0.5',
+    '--log-level',
+    'info',
+  ]);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  removeDir(dir);
+});
+
+function get(path: string, agent: Agent | false): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}${path}`, { agent, headers: { 'Accept-Encoding': 'gzip' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** /health by worker id, asked on fresh connections until both workers have answered (or 200 tries). */
+async function healthByWorker(): Promise<Map<number, Health>> {
+  const seen = new Map<number, Health>();
+  for (let i = 0; i < 200 && seen.size < 2; i++) {
+    const health = JSON.parse((await get('/health', false)).body.toString()) as Health;
+    seen.set(health.worker.id, health);
+  }
+  return seen;
+}
+
+async function healthOfEveryWorker(): Promise<Map<number, Health>> {
+  const seen = await healthByWorker();
+  expect([...seen.keys()].sort()).toEqual([1, 2]);
+  return seen;
+}
+
+const logged = (message: string) => server.stdout.filter((line) => line.includes(`"msg":"${message}"`));
+
+describe('--workers 2', () => {
+  it('runs two workers on one port, each listed in /health, serving what the primary versioned once', async () => {
+    const workers = await healthOfEveryWorker();
+    for (const health of workers.values()) {
+      expect(health.workers.map((w) => w.id)).toEqual([1, 2]);
+      expect(health.tilesets.countries?.state).toBe('ok');
+    }
+    expect(new Set([...workers.values()].map((h) => h.tilesets.countries?.version)).size).toBe(1);
+    // Digested once, by the primary: one "tileset loaded" line, not one per worker.
+    expect(logged('tileset loaded')).toHaveLength(1);
+  });
+
+  it('swaps a renamed file under load from several clients: no error, no foreign bytes, both workers on the new version within 1 s', async () => {
+    const before = (await healthOfEveryWorker()).values().next().value?.tilesets.countries?.version;
+    const agent = new Agent({ keepAlive: true, maxSockets: 6 });
+    const paths = [...V1.keys()];
+    const problems: string[] = [];
+    const versions = new Set<string>();
+    let stop = false;
+    const client = async (offset: number) => {
+      for (let i = offset; !stop && i < offset + 50_000; i++) {
+        const path = paths[i % paths.length] as string;
+        const res = await get(`/tiles/countries/${path}.pbf`, agent);
+        const version = String(res.headers['x-tilestamp-version']);
+        versions.add(version);
+        if (res.status !== 200 && res.status !== 204) problems.push(`${res.status} for ${path}`);
+        if (res.status !== 200) continue;
+        const expected = version === before ? V1.get(path) : V2.get(path);
+        if (expected === undefined || !expected.equals(res.body)) problems.push(`foreign bytes for ${path} under ${version}`);
+      }
+    };
+    const running = Array.from({ length: 6 }, (_, i) => client(i * 7));
+    await waitFor(() => versions.size > 0, 'the load to start');
+    const staged = join(dir, '.countries.tmp');
+    copyFileSync(join(FIXTURES, 'countries-v2.mbtiles'), staged);
+    renameSync(staged, join(dir, 'countries.mbtiles'));
+    await waitFor(() => logged('tileset swapped').length > 0, 'the primary to decide', 15_000);
+    const decided = Date.now();
+    let after: string | undefined;
+    await waitFor(
+      async () => {
+        const workers = await healthByWorker();
+        const now = new Set([...workers.values()].map((h) => h.tilesets.countries?.version));
+        after = [...now][0];
+        return workers.size === 2 && now.size === 1 && after !== before;
+      },
+      'both workers on the new version',
+      1_000,
+    );
+    const switched = Date.now() - decided;
+    stop = true;
+    await Promise.all(running);
+    agent.destroy();
+    expect(problems).toEqual([]);
+    expect(versions).toEqual(new Set([before, after]));
+    expect(switched).toBeLessThan(1_000);
+  });
+
+  it('aggregates /metrics over the workers: every request counted once', async () => {
+    const metricOf = (text: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith('tilestamp_http_requests_total{route="/ready",status="200"}'))
+          ?.split(' ')[1] ?? 0,
+      );
+    const start = metricOf((await get('/metrics', false)).body.toString());
+    for (let i = 0; i < 20; i++) await get('/ready', false);
+    const text = (await get('/metrics', false)).body.toString();
+    expect(metricOf(text) - start).toBe(20);
+    expect(text).toContain('tilestamp_tilesets{state="ok"} 1');
+  });
+
+  it('restarts a crashed worker, logs it, and lists the new one', async () => {
+    const victim = (await healthOfEveryWorker()).get(1)?.worker.pid as number;
+    process.kill(victim, 'SIGKILL');
+    await waitFor(() => logged('worker exited; restarting it').length > 0, 'the crash to be logged');
+    await waitFor(
+      async () => {
+        const slot = (await healthByWorker()).get(1);
+        return slot !== undefined && slot.worker.pid !== victim && slot.tilesets.countries?.state === 'ok';
+      },
+      'a new worker 1',
+      15_000,
+    );
+    const listed = (await healthOfEveryWorker()).get(2)?.workers.find((w) => w.id === 1);
+    expect(listed?.restarts).toBe(1);
+  });
+
+  it('turns SIGHUP sent to a worker into a rescan by the primary, and the worker lives on', async () => {
+    const worker = (await healthOfEveryWorker()).get(2)?.worker.pid as number;
+    process.kill(worker, 'SIGHUP');
+    await waitFor(() => server.stdout.some((l) => l.includes('"reason":"SIGHUP"')), 'the rescan');
+    expect((await healthOfEveryWorker()).get(2)?.worker.pid).toBe(worker);
+  });
+
+  it('on SIGTERM to the primary alone, every worker finishes and the group exits 0', async () => {
+    const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+    const pids = [...(await healthOfEveryWorker()).values()].map((h) => h.worker.pid);
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
