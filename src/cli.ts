@@ -39,15 +39,20 @@ async function serve(config: Config): Promise<number> {
     return 1;
   }
   return new Promise((resolve) => {
+    let stopping = false;
     const stop = (signal: string) => {
+      // `on`, not `once`: a second signal (deno task forwards the one its group already got)
+      // must not fall through to the default action and kill the process mid-shutdown.
+      if (stopping) return;
+      stopping = true;
       logger.info({ signal }, 'shutting down: finishing requests in flight');
       server.close().then(
         () => resolve(0),
         () => resolve(1),
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
       logger.info({ signal: 'SIGHUP' }, 'rescanning every file');
       void server.rescan('SIGHUP', true);

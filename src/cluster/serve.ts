@@ -29,8 +29,8 @@ export async function serveCluster(config: Config): Promise<number> {
       process.stderr.write(`tilestamp: ${messageOf(error)}\n`);
       return 1;
     }
-    process.once('SIGTERM', () => primary.stop('SIGTERM'));
-    process.once('SIGINT', () => primary.stop('SIGINT'));
+    process.on('SIGTERM', () => primary.stop('SIGTERM'));
+    process.on('SIGINT', () => primary.stop('SIGINT'));
     // Each worker turns SIGHUP into a rescan request too; the primary's own is the one operators send.
     process.on('SIGHUP', () => primary.rescan('SIGHUP'));
     return primary.done;
@@ -48,8 +48,8 @@ export async function serveCluster(config: Config): Promise<number> {
       });
     };
     // A signal sent to the whole group (Ctrl-C) reaches workers too: they stop the same way.
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => process.send?.({ type: 'tilestamp:rescan', reason: 'SIGHUP' }));
     runWorker(config, logger, driver, () => stop('primary')).then(
       (running) => {
