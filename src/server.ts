@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { installClientErrorHandler } from './http/client-errors.ts';
 import type { VersionEvents } from './http/events.ts';
 import type { Logger } from './log.ts';
 import { Registry } from './source/registry.ts';
@@ -41,6 +42,7 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
   const recheck = async (id: string) => reloader?.recheck(id);
   const app = createApp({ registry, config, logger, driver: driver.name, recheck });
   const server = createServer(app.koa.callback());
+  installClientErrorHandler(server);
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;
   const url = `http://${displayHost(config.host)}:${port}`;

@@ -1,14 +1,15 @@
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
-import compress from 'koa-compress';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Registry } from '../source/registry.ts';
 import { ASSET_ROUTES, Assets } from './assets.ts';
+import { compression } from './compression.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
 import { VersionEvents, versionDocument } from './events.ts';
 import { Metrics } from './metrics.ts';
+import { readOnlyMethods } from './methods.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
 import { sendDiscovery } from './respond.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
@@ -43,7 +44,7 @@ export function createApp({ registry, config, logger, driver, recheck }: AppDeps
   koa.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
   const events = new VersionEvents(registry, config.sseHeartbeat * 1000);
   const metrics = new Metrics(registry, () => events.size);
-  const compressed = compress({ threshold: 1024, filter: () => true });
+  const compressed = compression();
   const compressJson = (ctx: Context, next: Next) => (ctx.path.endsWith('.json') ? compressed(ctx, next) : next());
   // Errors outside the error middleware (there should be none) are logged, not swallowed.
   koa.on('error', (error: Error) => logger.error({ err: error.message }, 'unhandled error'));
@@ -66,6 +67,7 @@ export function createApp({ registry, config, logger, driver, recheck }: AppDeps
   koa.use(corsMiddleware(config.corsOrigin));
   koa.use(cacheMiddleware(config.maxAge));
   koa.use(errorMiddleware(logger));
+  koa.use(readOnlyMethods());
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   return { koa, events, metrics };
