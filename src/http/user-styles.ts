@@ -49,7 +49,8 @@ export class UserStyles {
       let cached = this.#cache.get(path);
       if (cached?.identity !== identity) {
         this.#forget(path);
-        const outcome = info.size > MAX_STYLE_BYTES ? { unusable: `larger than ${MAX_STYLE_BYTES} bytes` } : parse(await handle.readFile());
+        const outcome =
+          info.size > MAX_STYLE_BYTES ? { unusable: `larger than ${MAX_STYLE_BYTES} bytes` } : parse(await handle.readFile());
         cached = { identity, outcome, bytes: 'style' in outcome ? info.size : 0 };
         if ('unusable' in outcome) {
           this.logger.warn({ path, reason: outcome.detail ?? outcome.unusable }, 'user style cannot be served');
