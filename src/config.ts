@@ -26,6 +26,10 @@ export interface Config {
   pollMs: number;
   /** Milliseconds a changed file's size and mtime must hold still before it is taken. */
   settleMs: number;
+  /** Bytes of decompressed tiles held at once for clients that refuse gzip (default 256 MiB). */
+  decodeMemory?: number;
+  /** Open event streams at most; more get 503 (default 10,000). */
+  maxEventStreams?: number;
 }
 
 export type Command =
@@ -93,6 +97,20 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: 'S',
     help: 'seconds between keep-alives on the events stream',
     fallback: '15',
+  },
+  {
+    flag: 'max-event-streams',
+    env: 'TILESTAMP_MAX_EVENT_STREAMS',
+    value: 'N',
+    help: 'open /api/tile-version/events streams at most (more get 503)',
+    fallback: '10000',
+  },
+  {
+    flag: 'decode-memory',
+    env: 'TILESTAMP_DECODE_MEMORY',
+    value: 'MIB',
+    help: 'MiB of tiles decompressed at once for clients without gzip (more wait, then 503)',
+    fallback: '256',
   },
   { flag: 'help', help: 'print this help and exit' },
 ];
@@ -171,6 +189,14 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
   if (settleMs === undefined) {
     return { ok: false, error: `--settle-ms must be whole milliseconds from 0 to 60000, got ${pick('settle-ms')}` };
   }
+  const maxEventStreams = integer(pick('max-event-streams'), 1, 1_000_000);
+  if (maxEventStreams === undefined) {
+    return { ok: false, error: `--max-event-streams must be a whole number from 1 to 1000000, got ${pick('max-event-streams')}` };
+  }
+  const decodeMiB = integer(pick('decode-memory'), 1, 65_536);
+  if (decodeMiB === undefined) {
+    return { ok: false, error: `--decode-memory must be whole MiB from 1 to 65536, got ${pick('decode-memory')}` };
+  }
   const noWatch = pick('no-watch');
   if (noWatch !== undefined && !['true', 'false', '1', '0'].includes(noWatch)) {
     return { ok: false, error: `TILESTAMP_NO_WATCH must be true, false, 1 or 0, got ${noWatch}` };
@@ -210,6 +236,8 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
         // --no-watch turns polling off too: only SIGHUP reloads then.
         pollMs: noWatch === 'true' || noWatch === '1' ? 0 : Math.round(pollSeconds * 1000),
         settleMs,
+        maxEventStreams,
+        decodeMemory: decodeMiB * 1024 * 1024,
       },
     },
   };

@@ -15,6 +15,8 @@ const DEFAULTS: Config = {
   watch: true,
   pollMs: 2000,
   settleMs: 500,
+  maxEventStreams: 10_000,
+  decodeMemory: 256 * 1024 * 1024,
 };
 
 /** The config of a `serve` command, or a failed expectation showing what came back instead. */
@@ -73,6 +75,8 @@ describe('parseCommandLine: serve', () => {
     ['--log-level silent', ['--log-level', 'silent'], { logLevel: 'silent' }],
     ['serve then flags', ['serve', '--port', '1234', '--host', 'localhost'], { port: 1234, host: 'localhost' }],
     ['flags then serve', ['--port', '1234', 'serve'], { port: 1234 }],
+    ['--max-event-streams', ['--max-event-streams', '50'], { maxEventStreams: 50 }],
+    ['--decode-memory in MiB', ['--decode-memory', '64'], { decodeMemory: 64 * 1024 * 1024 }],
   ])('%s', (_name, argv, expected) => {
     expect(serveConfig(argv)).toEqual({ ...DEFAULTS, ...expected });
   });
@@ -89,6 +93,8 @@ describe('parseCommandLine: serve', () => {
     ['TILESTAMP_MAX_AGE', { TILESTAMP_MAX_AGE: '120' }, { maxAge: 120 }],
     ['TILESTAMP_CORS', { TILESTAMP_CORS: 'https://a.example' }, { corsOrigin: 'https://a.example' }],
     ['TILESTAMP_LOG_LEVEL', { TILESTAMP_LOG_LEVEL: 'warn' }, { logLevel: 'warn' }],
+    ['TILESTAMP_MAX_EVENT_STREAMS', { TILESTAMP_MAX_EVENT_STREAMS: '3' }, { maxEventStreams: 3 }],
+    ['TILESTAMP_DECODE_MEMORY', { TILESTAMP_DECODE_MEMORY: '1' }, { decodeMemory: 1024 * 1024 }],
     ['an empty variable counts as unset', { TILESTAMP_PORT: '', TILESTAMP_DATA: '', TILESTAMP_PUBLIC_URL: '' }, {}],
     ['unrelated variables are ignored', { PORT: '1', HOST: 'x', DATA: 'y' }, {}],
   ])('env %s', (_name, env, expected) => {
@@ -172,6 +178,10 @@ describe('parseCommandLine: errors', () => {
     ['unknown command', ['start'], {}, /unknown command "start"/],
     ['serve with an extra argument', ['serve', 'data'], {}, /unexpected argument "data"/],
     ['version without files', ['version'], {}, /version needs at least one FILE/],
+    ['max event streams 0', ['--max-event-streams', '0'], {}, /--max-event-streams.*0/],
+    ['max event streams text', [], { TILESTAMP_MAX_EVENT_STREAMS: 'lots' }, /--max-event-streams.*lots/],
+    ['decode memory 0', ['--decode-memory', '0'], {}, /--decode-memory.*0/],
+    ['decode memory with a unit', ['--decode-memory', '256M'], {}, /--decode-memory.*256M/],
   ])('%s', (_name, argv, env, message) => {
     expect(parseError(argv, env)).toMatch(message);
   });
