@@ -48,7 +48,7 @@ export function tilesHandler(registry: Registry, config: Config, recheck?: Reche
       if (!(error instanceof SourceUnavailableError)) throw error;
       // Written in place: a touch (or the same bytes) is served from a fresh handle after one
       // quick look; a real rewrite answers 503 until the regular reload has the new file.
-      source = await afterRecheck(registry, source, recheck, error);
+      source = await afterRecheck(registry, source, recheck);
       ctx.set(VERSION_HEADER, source.version);
       tile = readTile(source, coords.z, coords.x, coords.y);
     }
@@ -63,12 +63,7 @@ export function tilesHandler(registry: Registry, config: Config, recheck?: Reche
 const REPLACING_RETRY_AFTER = 1;
 
 /** The source that serves `stale`'s tileset after a re-check, or 503 when none does yet. */
-async function afterRecheck(
-  registry: Registry,
-  stale: TileSource,
-  recheck: Recheck | undefined,
-  error: SourceUnavailableError,
-): Promise<TileSource> {
+async function afterRecheck(registry: Registry, stale: TileSource, recheck: Recheck | undefined): Promise<TileSource> {
   if (recheck !== undefined) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const waited = new Promise<void>((resolve) => {
@@ -79,16 +74,24 @@ async function afterRecheck(
   }
   const fresh = registry.source(stale.id);
   if (fresh === undefined || fresh === stale || fresh.version !== stale.version) {
-    throw new HttpError(503, error.message, REPLACING_RETRY_AFTER);
+    throw unavailable(stale.id);
   }
   return fresh;
+}
+
+/**
+ * 503 for a tileset that cannot answer now. The client gets a short message: the driver's words
+ * (and the file's path) stay out of the body; the reloader's log says what happened to the file.
+ */
+function unavailable(id: string): HttpError {
+  return new HttpError(503, `tileset ${id} cannot be read right now; retry shortly`, REPLACING_RETRY_AFTER);
 }
 
 function readTile(source: TileSource, z: number, x: number, y: number): Tile | undefined {
   try {
     return source.getTile(z, x, y);
   } catch (error) {
-    if (error instanceof SourceUnavailableError) throw new HttpError(503, error.message, REPLACING_RETRY_AFTER);
+    if (error instanceof SourceUnavailableError) throw unavailable(source.id);
     throw error;
   }
 }

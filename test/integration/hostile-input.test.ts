@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,5 +225,34 @@ describe('tilesets named __proto__ and constructor', () => {
     const style = json<{ sources: object }>(await rawRequest(url(`/styles/${id}.json`)));
     expect(own(style.sources)).toEqual([id]);
     expect((await rawRequest(url(`/viewer/${id}`))).status).toBe(200);
+  });
+});
+
+describe('a file that SQLite cannot read any more', () => {
+  it('answers without the driver message; the detail is for the log', async () => {
+    const own = tempDir();
+    const path = copyFixture('countries.mbtiles', own);
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    utimesSync(path, mtime, mtime);
+    const corrupt = await startTestServer(own);
+    try {
+      // Pages after the first overwritten in place, the change counter bumped so SQLite drops its
+      // cache, size and mtime kept: the file looks untouched and reads fail with SQLITE_CORRUPT.
+      const bytes = readFileSync(path);
+      const pageSize = bytes.readUInt16BE(16);
+      bytes.writeUInt32BE(bytes.readUInt32BE(24) + 1, 24);
+      bytes.fill(0xa5, pageSize);
+      writeFileSync(path, bytes);
+      utimesSync(path, mtime, mtime);
+      const version = corrupt.registry.source('countries')?.version;
+      const res = await rawRequest(`${corrupt.url}/tiles/countries/0/0/0.pbf?v=${version}`);
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      const body = res.body.toString('utf8');
+      for (const word of ['SQLITE', 'malformed', 'not a database', own]) expect(body).not.toContain(word);
+      expect(typeof json<{ error: string }>(res).error).toBe('string');
+    } finally {
+      await corrupt.close();
+      removeDir(own);
+    }
   });
 });
