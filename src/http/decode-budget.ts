@@ -116,7 +116,8 @@ export async function decodeWithinBudget(
     throw error;
   }
   lease.shrink(decoded.length);
-  if (res.closed) lease.release();
+  // Already gone (the client left while the tile was decoded): no `close` will come any more.
+  if (res.closed || res.destroyed || res.writableFinished) lease.release();
   else res.once('close', () => lease.release());
   return decoded;
 }
