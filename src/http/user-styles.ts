@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
 import { HttpError } from './errors.ts';
@@ -34,7 +35,8 @@ export class UserStyles {
   async read(path: string): Promise<Record<string, unknown> | undefined> {
     let handle: Awaited<ReturnType<typeof open>>;
     try {
-      handle = await open(path, 'r');
+      // Non-blocking: a FIFO named like a style must not hold a thread until someone writes to it.
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error) {
       this.#forget(path);
       const code = (error as NodeJS.ErrnoException).code;
