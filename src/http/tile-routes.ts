@@ -80,8 +80,8 @@ async function afterRecheck(registry: Registry, stale: TileSource, recheck: Rech
 }
 
 /**
- * 503 for a tileset that cannot answer now. The client gets a short message: the driver's words
- * (and the file's path) stay out of the body; the reloader's log says what happened to the file.
+ * 503 for a tileset that cannot answer now (written in place, or a read failed). The client gets
+ * a short message: the driver's words and the file's path never go into a body.
  */
 function unavailable(id: string): HttpError {
   return new HttpError(503, `tileset ${id} cannot be read right now; retry shortly`, REPLACING_RETRY_AFTER);
