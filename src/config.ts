@@ -32,6 +32,10 @@ export interface Config {
   workers: number;
   /** On SIGTERM/SIGINT, how long requests in flight may take before what is left is cut. */
   shutdownTimeoutMs: number;
+  /** Bytes of decompressed tiles held at once for clients that refuse gzip (default 256 MiB). */
+  decodeMemory?: number;
+  /** Open event streams at most; more get 503 (default 10,000). */
+  maxEventStreams?: number;
 }
 
 export type Command =
@@ -120,6 +124,20 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: 'S',
     help: 'on SIGTERM, seconds for requests in flight before the rest is cut',
     fallback: '8',
+  },
+  {
+    flag: 'max-event-streams',
+    env: 'TILESTAMP_MAX_EVENT_STREAMS',
+    value: 'N',
+    help: 'open /api/tile-version/events streams at most (more get 503)',
+    fallback: '10000',
+  },
+  {
+    flag: 'decode-memory',
+    env: 'TILESTAMP_DECODE_MEMORY',
+    value: 'MIB',
+    help: 'MiB of tiles decompressed at once for clients without gzip (more wait, then 503)',
+    fallback: '256',
   },
   { flag: 'help', help: 'print this help and exit' },
 ];
@@ -213,6 +231,14 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
   if (!/^[0-9]+(\.[0-9]+)?$/.test(pick('shutdown-timeout') as string) || shutdownSeconds > 3600) {
     return { ok: false, error: `--shutdown-timeout must be seconds from 0 to 3600, got ${pick('shutdown-timeout')}` };
   }
+  const maxEventStreams = integer(pick('max-event-streams'), 1, 1_000_000);
+  if (maxEventStreams === undefined) {
+    return { ok: false, error: `--max-event-streams must be a whole number from 1 to 1000000, got ${pick('max-event-streams')}` };
+  }
+  const decodeMiB = integer(pick('decode-memory'), 1, 65_536);
+  if (decodeMiB === undefined) {
+    return { ok: false, error: `--decode-memory must be whole MiB from 1 to 65536, got ${pick('decode-memory')}` };
+  }
   const noWatch = pick('no-watch');
   if (noWatch !== undefined && !['true', 'false', '1', '0'].includes(noWatch)) {
     return { ok: false, error: `TILESTAMP_NO_WATCH must be true, false, 1 or 0, got ${noWatch}` };
@@ -255,6 +281,8 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
         cacheBytes: cacheMiB * 1024 * 1024,
         workers,
         shutdownTimeoutMs: Math.round(shutdownSeconds * 1000),
+        maxEventStreams,
+        decodeMemory: decodeMiB * 1024 * 1024,
       },
     },
   };

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { type App, type AppDeps, createApp } from './http/app.ts';
+import { installClientErrorHandler } from './http/client-errors.ts';
 import { tileEtag } from './http/etag.ts';
 import { gracefulClose } from './http/shutdown.ts';
 import type { Logger } from './log.ts';
@@ -35,6 +36,7 @@ export async function startHttp(options: HttpOptions): Promise<RunningHttp> {
   const registry = new Registry(cache && ((source) => withCache(source, cache, (tile) => tileEtag(tile, false))));
   const app = createApp({ ...options, registry, ...(cache && { cache }) });
   const server = createServer(app.koa.callback());
+  installClientErrorHandler(server);
   const shutdown = gracefulClose(server);
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;

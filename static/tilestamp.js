@@ -30,6 +30,11 @@ function parseTileUrl(url, prefix) {
   return match ? { id: match[1], ext: match[2], version: match[3] } : undefined;
 }
 
+/** The version `tilesets` names for `id`: own keys only, so a tileset `constructor` is data, not Object's. */
+function versionOf(tilesets, id) {
+  return Object.hasOwn(tilesets, id) ? tilesets[id] : undefined;
+}
+
 /** Calls `onVersions({id: version})` on every `versions` event of the server; returns the stream. */
 function listen(server, onVersions) {
   const events = new EventSource(`${server}/api/tile-version/events`);
@@ -61,7 +66,7 @@ export function followVersions(map, options = {}) {
       const parsed = parseTileUrl(live?.tiles?.[0], prefix);
       if (parsed === undefined) continue;
       const { id, ext, version: current } = parsed;
-      const version = latest[id];
+      const version = versionOf(latest, id);
       if (version === undefined || version === current || requested.get(name) === version) continue;
       requested.set(name, version);
       if (typeof spec.url === 'string') live.setUrl(spec.url);
@@ -105,7 +110,7 @@ export function followLeafletLayer(layer, options = {}) {
     const parsed = parseTileUrl(current._url, prefix);
     if (parsed === undefined) return;
     const { id, ext, version: previous } = parsed;
-    const version = tilesets[id];
+    const version = versionOf(tilesets, id);
     if (version === undefined || version === previous || twin?.tilestampVersion === version) return;
     const url = `${prefix}${id}/{z}/{x}/{y}.${ext}?v=${version}`;
     const map = current._map;

@@ -1,14 +1,15 @@
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
-import compress from 'koa-compress';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Registry } from '../source/registry.ts';
 import type { TileCache } from '../source/tile-cache.ts';
 import { ASSET_ROUTES, Assets } from './assets.ts';
+import { compression } from './compression.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
-import { VersionEvents, versionDocument } from './events.ts';
+import { DEFAULT_MAX_EVENT_STREAMS, MAX_UNSENT_EVENT_BYTES, VersionEvents, versionDocument } from './events.ts';
+import { readOnlyMethods } from './methods.ts';
 import { Metrics } from './metrics.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
 import { sendDiscovery } from './respond.ts';
@@ -55,12 +56,19 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   const koa = new Koa();
   koa.proxy = config.trustProxy;
   koa.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
-  const events = new VersionEvents(registry, config.sseHeartbeat * 1000);
+  const events = new VersionEvents(registry, config.sseHeartbeat * 1000, logger, {
+    maxStreams: config.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS,
+    maxUnsentBytes: MAX_UNSENT_EVENT_BYTES,
+  });
   const metrics = new Metrics(registry, () => events.size, cache);
-  const compressed = compress({ threshold: 1024, filter: () => true });
+  const compressed = compression();
   const compressJson = (ctx: Context, next: Next) => (ctx.path.endsWith('.json') ? compressed(ctx, next) : next());
-  // Errors outside the error middleware (there should be none) are logged, not swallowed.
-  koa.on('error', (error: Error) => logger.error({ err: error.message }, 'unhandled error'));
+  // Errors outside the error middleware are logged, not swallowed; a client that left while its
+  // answer was streaming (an event stream, a compressed body) is not one.
+  koa.on('error', (error: Error) => {
+    if (clientLeft(error)) logger.debug({ reason: error.message }, 'client left before its answer was sent');
+    else logger.error({ err: error.message }, 'unhandled error');
+  });
   // Case-sensitive and strict: each resource has exactly one URL, so caches keep one copy.
   const router = new Router({ sensitive: true, strict: true });
   router.get('/', compressed, indexHandler(registry, config));
@@ -82,7 +90,20 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   koa.use(corsMiddleware(config.corsOrigin));
   koa.use(cacheMiddleware(config.maxAge));
   koa.use(errorMiddleware(logger));
+  koa.use(readOnlyMethods());
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   return { koa, events, metrics };
+}
+
+/** The errors a streamed answer ends with when its client goes away (Deno says `aborted`). */
+function clientLeft(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ECONNABORTED' ||
+    error.message === 'aborted'
+  );
 }

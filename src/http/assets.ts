@@ -44,7 +44,7 @@ export class Assets {
   #load(route: string): Promise<Asset> {
     let asset = this.#loaded.get(route);
     if (asset === undefined) {
-      const file = FILES[route];
+      const file = Object.hasOwn(FILES, route) ? FILES[route] : undefined;
       if (file === undefined) return Promise.reject(new HttpError(404, 'not found'));
       asset = (async () => {
         const body = await readFile(file.path());
@@ -69,7 +69,11 @@ export class Assets {
         asset = await this.#load(ctx.path);
       } catch (error) {
         if (error instanceof HttpError) throw error;
-        throw new HttpError(404, `${ctx.path} is not installed: ${(error as Error).message}`, undefined, { route: ctx.path });
+        // The reason names a file-system path: the log gets it, the client a short message.
+        throw new HttpError(404, `${ctx.path} is not installed here`, undefined, {
+          route: ctx.path,
+          reason: (error as Error).message,
+        });
       }
       setCacheSubject(ctx, { kind: 'asset', requested: requestedVersion(ctx.query.v), current: asset.digest });
       ctx.compress = false; // sent gzipped as stored, not recompressed per request

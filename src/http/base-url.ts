@@ -22,10 +22,11 @@ const PROTOCOLS = new Set(['http', 'https']);
  */
 export function baseUrl(input: BaseUrlInput): string {
   if (input.publicUrl !== undefined) return input.publicUrl;
-  if (!HOST.test(input.host)) throw new HttpError(400, 'the Host header is not a valid host name');
+  if (!HOST.test(input.host) || !validPort(input.host)) throw new HttpError(400, 'the Host header is not a valid host name');
   if (!PROTOCOLS.has(input.protocol)) throw new HttpError(400, 'X-Forwarded-Proto must be http or https');
   let prefix = '';
-  if (input.trustProxy && input.forwardedPrefix !== undefined && input.forwardedPrefix !== '') {
+  // `/` (or `//`) is the root: no prefix at all.
+  if (input.trustProxy && input.forwardedPrefix !== undefined && !/^\/*$/.test(input.forwardedPrefix)) {
     const segments = input.forwardedPrefix.split('/');
     if (!PREFIX.test(input.forwardedPrefix) || segments.includes('.') || segments.includes('..')) {
       throw new HttpError(400, 'X-Forwarded-Prefix is not a valid path');
@@ -33,4 +34,10 @@ export function baseUrl(input: BaseUrlInput): string {
     prefix = input.forwardedPrefix.replace(/\/$/, '');
   }
   return `${input.protocol}://${input.host}${prefix}`;
+}
+
+/** A port in the Host header, when there is one, must be one a URL can name: 1 to 65535. */
+function validPort(host: string): boolean {
+  const port = /:([0-9]+)$/.exec(host)?.[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
 }

@@ -129,7 +129,8 @@ export function rewriteStyle(
   const unresolved: string[] = [];
   const sources = style.sources;
   if (typeof sources !== 'object' || sources === null || Array.isArray(sources)) return { style, unresolved };
-  const rewritten: Record<string, unknown> = {};
+  // Null prototype: a source named `__proto__` is kept as a source, not taken as a prototype.
+  const rewritten: Record<string, unknown> = Object.create(null);
   for (const [name, value] of Object.entries(sources)) {
     const { url, ...rest } = (value ?? {}) as Record<string, unknown>;
     const id = mbtilesReference(url);

@@ -1,5 +1,3 @@
-import { promisify } from 'node:util';
-import { gunzip, inflate } from 'node:zlib';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
 import { SourceUnavailableError } from '../source/errors.ts';
@@ -7,6 +5,7 @@ import type { Registry } from '../source/registry.ts';
 import type { Tile, TileSource } from '../source/tile-source.ts';
 import { extensionFits, formatKind, type TileEncoding } from '../storage/tile-format.ts';
 import { requestedVersion } from './cache-policy.ts';
+import { DEFAULT_DECODE_MEMORY, DecodeBudget, decodeWithinBudget } from './decode-budget.ts';
 import { HttpError } from './errors.ts';
 import { tileEtag } from './etag.ts';
 import { requestBase, requireSource } from './lookup.ts';
@@ -14,12 +13,6 @@ import { setCacheSubject } from './middleware.ts';
 import { notModified, sendDiscovery } from './respond.ts';
 import { parseTileCoordinates, parseTilePath } from './tile-path.ts';
 import { buildTileJson } from './tilejson.ts';
-
-const gunzipAsync = promisify(gunzip);
-const inflateAsync = promisify(inflate);
-
-/** Largest gunzipped tile sent to a client without gzip: real MVT stays far below; a bomb does not. */
-export const MAX_GUNZIPPED_BYTES = 32 * 1024 * 1024;
 
 /** Names the version a tileset serves now, so operators (and clients) can see it on any answer. */
 export const VERSION_HEADER = 'X-Tilestamp-Version';
@@ -35,6 +28,7 @@ const RECHECK_WAIT_MS = 2_000;
 
 /** GET /tiles/{id}.json and GET /tiles/{id}/{z}/{x}/{y}.{ext}: parse, look up, read, answer. */
 export function tilesHandler(registry: Registry, config: Config, recheck?: Recheck) {
+  const budget = new DecodeBudget(config.decodeMemory ?? DEFAULT_DECODE_MEMORY);
   return async function serveTiles(ctx: Context): Promise<void> {
     // The raw path, not the router's decoded params: `a%2Fb` must not become the id `a/b`.
     const request = parseTilePath(ctx.path.slice('/tiles/'.length));
@@ -54,14 +48,14 @@ export function tilesHandler(registry: Registry, config: Config, recheck?: Reche
       if (!(error instanceof SourceUnavailableError)) throw error;
       // Written in place: a touch (or the same bytes) is served from a fresh handle after one
       // quick look; a real rewrite answers 503 until the regular reload has the new file.
-      source = await afterRecheck(registry, source, recheck, error);
+      source = await afterRecheck(registry, source, recheck);
       ctx.set(VERSION_HEADER, source.version);
       tile = readTile(source, coords.z, coords.x, coords.y);
     }
     setCacheSubject(ctx, { kind: 'tile', requested: requestedVersion(ctx.query.v), current: source.version });
     ctx.compress = false; // tiles are sent as stored, never recompressed
     if (tile === undefined) return answerMissing(ctx, source, `${coords.z}/${coords.x}/${coords.y}`);
-    await answerTile(ctx, source, tile);
+    await answerTile(ctx, source, tile, budget);
   };
 }
 
@@ -69,12 +63,7 @@ export function tilesHandler(registry: Registry, config: Config, recheck?: Reche
 const REPLACING_RETRY_AFTER = 1;
 
 /** The source that serves `stale`'s tileset after a re-check, or 503 when none does yet. */
-async function afterRecheck(
-  registry: Registry,
-  stale: TileSource,
-  recheck: Recheck | undefined,
-  error: SourceUnavailableError,
-): Promise<TileSource> {
+async function afterRecheck(registry: Registry, stale: TileSource, recheck: Recheck | undefined): Promise<TileSource> {
   if (recheck !== undefined) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const waited = new Promise<void>((resolve) => {
@@ -85,16 +74,24 @@ async function afterRecheck(
   }
   const fresh = registry.source(stale.id);
   if (fresh === undefined || fresh === stale || fresh.version !== stale.version) {
-    throw new HttpError(503, error.message, REPLACING_RETRY_AFTER);
+    throw unavailable(stale.id);
   }
   return fresh;
+}
+
+/**
+ * 503 for a tileset that cannot answer now (written in place, or a read failed). The client gets
+ * a short message: the driver's words and the file's path never go into a body.
+ */
+function unavailable(id: string): HttpError {
+  return new HttpError(503, `tileset ${id} cannot be read right now; retry shortly`, REPLACING_RETRY_AFTER);
 }
 
 function readTile(source: TileSource, z: number, x: number, y: number): Tile | undefined {
   try {
     return source.getTile(z, x, y);
   } catch (error) {
-    if (error instanceof SourceUnavailableError) throw new HttpError(503, error.message, REPLACING_RETRY_AFTER);
+    if (error instanceof SourceUnavailableError) throw unavailable(source.id);
     throw error;
   }
 }
@@ -116,7 +113,7 @@ function answerMissing(ctx: Context, source: TileSource, where: string): void {
  * they are, never with an encoding. A matching If-None-Match gets 304 before anything is
  * decompressed.
  */
-async function answerTile(ctx: Context, source: TileSource, tile: Tile): Promise<void> {
+async function answerTile(ctx: Context, source: TileSource, tile: Tile, budget: DecodeBudget): Promise<void> {
   const vector = formatKind(source.format) === 'vector';
   if (vector) ctx.vary('Accept-Encoding');
   const encoding = vector ? tile.encoding : undefined;
@@ -124,19 +121,26 @@ async function answerTile(ctx: Context, source: TileSource, tile: Tile): Promise
   if (notModified(ctx, tileEtag(tile, decoded))) return;
   ctx.type = tile.contentType;
   if (encoding !== undefined && !decoded) ctx.set('Content-Encoding', encoding);
-  ctx.body = encoding !== undefined && decoded ? await decodeForClient(source, tile.data, encoding) : tile.data;
+  ctx.body = encoding !== undefined && decoded ? await decodeForClient(ctx, budget, source, tile.data, encoding) : tile.data;
 }
 
 /**
- * The stored tile, decompressed. When it cannot be (a corrupt stream, or larger than
- * MAX_GUNZIPPED_BYTES), the tile exists only in a coding this client refuses: 406, which names
- * the client's choice, not a server fault. Clients that take the coding get the bytes as stored.
+ * The stored tile, decompressed within the shared decode budget (503 when it has no room). When
+ * it cannot be (a corrupt stream, or larger than MAX_DECODED_BYTES), the tile exists only in a
+ * coding this client refuses: 406, which names the client's choice, not a server fault. Clients
+ * that take the coding get the bytes as stored.
  */
-async function decodeForClient(source: TileSource, data: Buffer, encoding: TileEncoding): Promise<Buffer> {
+async function decodeForClient(
+  ctx: Context,
+  budget: DecodeBudget,
+  source: TileSource,
+  data: Buffer,
+  encoding: TileEncoding,
+): Promise<Buffer> {
   try {
-    const decode = encoding === 'gzip' ? gunzipAsync : inflateAsync;
-    return await decode(data, { maxOutputLength: MAX_GUNZIPPED_BYTES });
+    return await decodeWithinBudget(budget, ctx.res, data, encoding);
   } catch (error) {
+    if (error instanceof HttpError) throw error;
     throw new HttpError(
       406,
       `this tile is stored compressed (${encoding}) and cannot be decoded here: request it with Accept-Encoding: ${encoding}`,

@@ -41,7 +41,8 @@ export function viewerHandler(registry: Registry, config: Config, assets: Assets
         own('/client/tilestamp.js'),
       ]);
     } catch (error) {
-      throw new HttpError(404, `the viewer is not installed here: ${(error as Error).message}`);
+      const reason = error instanceof HttpError ? error.logFields?.reason : (error as Error).message;
+      throw new HttpError(404, 'the viewer is not installed here', undefined, { reason });
     }
     const settings = { id: source.id, version: source.version, server: base, style: styleUrl(base, source.id), client };
     const html = `<!doctype html>

@@ -28,6 +28,8 @@ import {
 const WORLD_BOUNDS: [number, number, number, number] = [-180, -85.051129, 180, 85.051129];
 /** Tiles decoded per zoom level when a vector file's metadata lists no layers. */
 const DISCOVERY_SAMPLE = 32;
+/** Stored bytes of tiles decoded at most when a vector file's metadata lists no layers. */
+const DISCOVERY_BYTES = 16 * 1024 * 1024;
 /** Above this many tiles, a file without a tile index is refused: every read would scan it all. */
 export const UNINDEXED_TILE_LIMIT = 10_000;
 
@@ -154,7 +156,7 @@ export async function loadMbtilesSource(
     const tileSize = formatKind(format) === 'raster' ? imageWidth(first.data) : undefined;
     if (tileSize !== undefined) info.tileSize = tileSize;
     if (formatKind(format) === 'vector' && info.vectorLayers === undefined) {
-      info.vectorLayers = readOrFail(() => discoverVectorLayers(sampleTiles(file, zooms.minzoom, zooms.maxzoom)));
+      info.vectorLayers = await discoverVectorLayers(readOrFail(() => sampleTiles(file, zooms.minzoom, zooms.maxzoom)));
       warnings.push(`metadata lists no vector_layers; found ${info.vectorLayers.length} by decoding tiles`);
     }
     const digest = await deriveVersion(file, versioning);
@@ -240,8 +242,21 @@ function describe(id: string, metadata: Metadata, zooms: { minzoom: number; maxz
   return info;
 }
 
-function* sampleTiles(file: MbtilesFile, minzoom: number, maxzoom: number): Generator<TileRow> {
-  for (let z = minzoom; z <= maxzoom; z++) yield* file.tilesAtZoom(z, DISCOVERY_SAMPLE);
+/**
+ * The tiles layer discovery decodes: DISCOVERY_SAMPLE per zoom, read up front (no statement stays
+ * open while they are decoded), and no more than DISCOVERY_BYTES of stored bytes in all.
+ */
+function sampleTiles(file: MbtilesFile, minzoom: number, maxzoom: number): TileRow[] {
+  const sample: TileRow[] = [];
+  let bytes = 0;
+  for (let z = minzoom; z <= maxzoom; z++) {
+    for (const tile of file.tilesAtZoom(z, DISCOVERY_SAMPLE)) {
+      bytes += tile.data.length;
+      if (bytes > DISCOVERY_BYTES) return sample;
+      sample.push(tile);
+    }
+  }
+  return sample;
 }
 
 /**

@@ -61,9 +61,12 @@ export class Registry {
     return [...this.#entries.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  /** The served version of every tileset that is serving, by id. */
+  /**
+   * The served version of every tileset that is serving, by id. Null prototype: ids are data, and
+   * `__proto__` or `constructor` is a tileset like any other.
+   */
   versions(): Record<string, string> {
-    const versions: Record<string, string> = {};
+    const versions: Record<string, string> = Object.create(null);
     for (const entry of this.list()) if (entry.state === 'ok') versions[entry.id] = entry.source.version;
     return versions;
   }

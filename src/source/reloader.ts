@@ -34,7 +34,7 @@ export class Reloader {
   readonly #decided = new Map<string, FileState>();
   /** The state of the file each serving source was loaded from. */
   readonly #served = new Map<string, FileState>();
-  readonly #reportedSkips = new Set<string>();
+  #reportedSkips = new Set<string>();
   #running: Promise<void> | undefined;
   readonly #rechecks = new Map<string, Promise<void>>();
   #pending: { full: boolean } | undefined;
@@ -128,11 +128,9 @@ export class Reloader {
 
   async #pass(reason: string, full: boolean, settle: boolean): Promise<void> {
     const { snapshot: first, skipped } = await takeSnapshot(this.deps.dataDir);
-    for (const skip of skipped) {
-      if (this.#reportedSkips.has(skip.path)) continue;
-      this.#reportedSkips.add(skip.path);
-      this.deps.logger.warn(skip, 'file skipped');
-    }
+    for (const skip of skipped) if (!this.#reportedSkips.has(skip.path)) this.deps.logger.warn(skip, 'file skipped');
+    // Only what is skipped now is remembered: bounded by the folder, and a name that comes back is reported again.
+    this.#reportedSkips = new Set(skipped.map((skip) => skip.path));
     const diff = diffSnapshots(this.#decided, first);
     for (const id of diff.removed) this.#remove(id);
     const candidates = full ? [...first.keys()] : [...diff.added, ...diff.changed];

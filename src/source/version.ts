@@ -101,7 +101,7 @@ export function metadataVersion(values: Readonly<Record<string, string>>, key: s
     values.agg_tiles_hash !== undefined
       ? ['agg_tiles_hash', values.agg_tiles_hash]
       : key !== undefined
-        ? [key, values[key]]
+        ? [key, Object.hasOwn(values, key) ? values[key] : undefined]
         : ['agg_tiles_hash', undefined];
   if (value === undefined) {
     throw new Error(

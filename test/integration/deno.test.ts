@@ -5,6 +5,7 @@ import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir } fr
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
 import { type ServerProcess, spawnServer } from '../helpers/process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { openSse } from '../helpers/sse.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const DENO = join(REPO, 'node_modules/deno/deno');
@@ -75,6 +76,23 @@ describe('under Deno', () => {
       expect(fromDeno.body.equals(fromNode.body)).toBe(true);
     }
     expect((await rawRequest(`${deno.url}/viewer/countries`)).status).toBe(200);
+  });
+
+  it('answers hostile clients as Node does: 405, 406, and a client leaving a stream is not an error', async () => {
+    const propfind = await rawRequest(`${deno.url}/`, { method: 'PROPFIND' });
+    expect(propfind.status).toBe(405);
+    expect(header(propfind, 'allow')).toBe('GET, HEAD, OPTIONS');
+    const refused = await rawRequest(`${deno.url}/`, { headers: { 'Accept-Encoding': 'identity;q=0' } });
+    expect(refused.status).toBe(406);
+    expect(header(refused, 'cache-control')).toBe('no-store');
+    const sse = await openSse(`${deno.url}/api/tile-version/events`);
+    await sse.until((events) => events.length >= 1);
+    sse.close();
+    await waitFor(
+      async () => (await rawRequest(`${deno.url}/metrics`)).body.toString().includes('tilestamp_event_streams 0'),
+      'Deno to close the stream',
+    );
+    expect(deno.stdout.filter((line) => line.includes('"level":50'))).toEqual([]);
   });
 
   // Last: it changes the folder both servers read.

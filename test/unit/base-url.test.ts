@@ -47,6 +47,9 @@ describe('baseUrl', () => {
     ['prefix with a trailing slash', { trustProxy: true, forwardedPrefix: '/maps/' }, 'http://localhost:8080/maps'],
     ['prefix of two segments', { trustProxy: true, forwardedPrefix: '/a/b-c_d.e~f' }, 'http://localhost:8080/a/b-c_d.e~f'],
     ['empty prefix behind a trusted proxy', { trustProxy: true, forwardedPrefix: '' }, 'http://localhost:8080'],
+    ['a lone slash is the root: no prefix', { trustProxy: true, forwardedPrefix: '/' }, 'http://localhost:8080'],
+    ['two slashes are the root too', { trustProxy: true, forwardedPrefix: '//' }, 'http://localhost:8080'],
+    ['the highest port', { host: 'a:65535' }, 'http://a:65535'],
     ['prefix ignored without trustProxy', { trustProxy: false, forwardedPrefix: '/maps' }, 'http://localhost:8080'],
     ['bad prefix ignored without trustProxy', { trustProxy: false, forwardedPrefix: '//evil.com' }, 'http://localhost:8080'],
   ])('%s → %s', (_name, over, expected) => {
@@ -62,6 +65,9 @@ describe('baseUrl', () => {
     ['a fragment in Host', 'evil.com#x'],
     ['a port of six digits', 'localhost:123456'],
     ['a port without digits', 'localhost:'],
+    ['a port above 65535', 'a:99999'],
+    ['port 0', 'a:0'],
+    ['an IPv6 host with a port above 65535', '[::1]:70000'],
     ['HTML in Host', '"><script>'],
     ['IPv6 without brackets', '::1'],
     ['a bracket that does not close', '[::1'],
@@ -81,7 +87,6 @@ describe('baseUrl', () => {
     ['a quote', '/"onload="x'],
     ['a query', '/maps?x=1'],
     ['an empty segment', '/a//b'],
-    ['a lone slash', '/'],
     ['a dot-dot segment', '/a/../b'],
     ['a dot segment', '/./maps'],
   ])('a forwarded prefix with %s (%j) → HttpError 400 behind a trusted proxy', (_name, forwardedPrefix) => {

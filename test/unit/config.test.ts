@@ -18,6 +18,8 @@ const DEFAULTS: Config = {
   cacheBytes: 64 * 1024 * 1024,
   workers: 1,
   shutdownTimeoutMs: 8000,
+  maxEventStreams: 10_000,
+  decodeMemory: 256 * 1024 * 1024,
 };
 
 /** The config of a `serve` command, or a failed expectation showing what came back instead. */
@@ -80,6 +82,8 @@ describe('parseCommandLine: serve', () => {
     ['--cache-size 0 turns the cache off', ['--cache-size', '0'], { cacheBytes: 0 }],
     ['--workers', ['--workers', '4'], { workers: 4 }],
     ['--shutdown-timeout', ['--shutdown-timeout', '2.5'], { shutdownTimeoutMs: 2500 }],
+    ['--max-event-streams', ['--max-event-streams', '50'], { maxEventStreams: 50 }],
+    ['--decode-memory in MiB', ['--decode-memory', '64'], { decodeMemory: 64 * 1024 * 1024 }],
   ])('%s', (_name, argv, expected) => {
     expect(serveConfig(argv)).toEqual({ ...DEFAULTS, ...expected });
   });
@@ -98,6 +102,8 @@ describe('parseCommandLine: serve', () => {
     ['TILESTAMP_LOG_LEVEL', { TILESTAMP_LOG_LEVEL: 'warn' }, { logLevel: 'warn' }],
     ['TILESTAMP_CACHE_SIZE', { TILESTAMP_CACHE_SIZE: '8' }, { cacheBytes: 8 * 1024 * 1024 }],
     ['TILESTAMP_WORKERS', { TILESTAMP_WORKERS: '2' }, { workers: 2 }],
+    ['TILESTAMP_MAX_EVENT_STREAMS', { TILESTAMP_MAX_EVENT_STREAMS: '3' }, { maxEventStreams: 3 }],
+    ['TILESTAMP_DECODE_MEMORY', { TILESTAMP_DECODE_MEMORY: '1' }, { decodeMemory: 1024 * 1024 }],
     ['an empty variable counts as unset', { TILESTAMP_PORT: '', TILESTAMP_DATA: '', TILESTAMP_PUBLIC_URL: '' }, {}],
     ['unrelated variables are ignored', { PORT: '1', HOST: 'x', DATA: 'y' }, {}],
   ])('env %s', (_name, env, expected) => {
@@ -193,6 +199,10 @@ describe('parseCommandLine: errors', () => {
     ['shutdown timeout negative', ['--shutdown-timeout=-1'], {}, /--shutdown-timeout/],
     ['shutdown timeout in words', [], { TILESTAMP_SHUTDOWN_TIMEOUT: 'soon' }, /--shutdown-timeout.*soon/],
     ['workers text', [], { TILESTAMP_WORKERS: 'many' }, /--workers.*many/],
+    ['max event streams 0', ['--max-event-streams', '0'], {}, /--max-event-streams.*0/],
+    ['max event streams text', [], { TILESTAMP_MAX_EVENT_STREAMS: 'lots' }, /--max-event-streams.*lots/],
+    ['decode memory 0', ['--decode-memory', '0'], {}, /--decode-memory.*0/],
+    ['decode memory with a unit', ['--decode-memory', '256M'], {}, /--decode-memory.*256M/],
   ])('%s', (_name, argv, env, message) => {
     expect(parseError(argv, env)).toMatch(message);
   });

@@ -1,0 +1,35 @@
+import { type Server, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** The status Node's own handler would pick for a request its parser refused. */
+function statusOf(error: NodeJS.ErrnoException): number {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+/**
+ * Answers requests Node's HTTP parser rejects (malformed, headers too large, too slow) the way
+ * every other error is answered: the JSON error body and `Cache-Control: no-store`, so no cache
+ * keeps them. Node's default handler sends a bare status line without it.
+ */
+export function installClientErrorHandler(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // A client that left, or a socket already answering a request: nothing to say to it.
+    const busy = (socket as Duplex & { _httpMessage?: unknown })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || busy) {
+      socket.destroy();
+      return;
+    }
+    const status = statusOf(error);
+    const body = JSON.stringify({ error: (STATUS_CODES[status] ?? 'bad request').toLowerCase() });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Cache-Control: no-store\r\n' +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  });
+}
