@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import type { VersionEvents } from './http/events.ts';
@@ -32,10 +33,15 @@ export interface RunningServer {
  * Starts listening at once (so /health answers while files are digested), then loads the data
  * folder in the background; /ready turns 200 when it is done. Then watches it for changes.
  */
-export async function startServer(config: Config, logger: Logger, driver: SqliteDriver): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  driver: SqliteDriver,
+  options: { clock?: Clock } = {},
+): Promise<RunningServer> {
   const info = await stat(config.dataDir).catch(() => undefined);
   if (!info?.isDirectory()) throw new Error(`data folder ${config.dataDir} does not exist or is not a folder`);
-  const registry = new Registry();
+  const registry = new Registry(options.clock);
   // The reloader is made once the port is open; a request can only ask it to recheck after that.
   let reloader: Reloader | undefined;
   const recheck = async (id: string) => reloader?.recheck(id);
@@ -52,6 +58,7 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
     logger,
     versioning: config.versioning,
     settleMs: config.settleMs,
+    clock: options.clock,
     onOutcome: (outcome) => app.metrics.reload(outcome),
   });
   const loaded = reloader.start().catch((error: Error) => {
@@ -81,8 +88,8 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
       server.closeIdleConnections?.();
       await watcher?.close();
       await closed;
+      await reloader.stop(); // first: a start still waiting for an unreadable folder gives up
       await loaded;
-      await reloader.stop();
       registry.closeAll();
     },
   };

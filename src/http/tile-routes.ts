@@ -10,6 +10,7 @@ import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
 import { tileEtag } from './etag.ts';
 import { requestBase, requireSource } from './lookup.ts';
+import { httpErrorFor } from './source-errors.ts';
 import { setCacheSubject } from './middleware.ts';
 import { notModified, sendDiscovery } from './respond.ts';
 import { parseTileCoordinates, parseTilePath } from './tile-path.ts';
@@ -51,12 +52,12 @@ export function tilesHandler(registry: Registry, config: Config, recheck?: Reche
     try {
       tile = source.getTile(coords.z, coords.x, coords.y);
     } catch (error) {
-      if (!(error instanceof SourceUnavailableError)) throw error;
+      if (!(error instanceof SourceUnavailableError)) throw httpErrorFor(error, registry, source);
       // Written in place: a touch (or the same bytes) is served from a fresh handle after one
       // quick look; a real rewrite answers 503 until the regular reload has the new file.
       source = await afterRecheck(registry, source, recheck, error);
       ctx.set(VERSION_HEADER, source.version);
-      tile = readTile(source, coords.z, coords.x, coords.y);
+      tile = readTile(registry, source, coords.z, coords.x, coords.y);
     }
     setCacheSubject(ctx, { kind: 'tile', requested: requestedVersion(ctx.query.v), current: source.version });
     ctx.compress = false; // tiles are sent as stored, never recompressed
@@ -64,9 +65,6 @@ export function tilesHandler(registry: Registry, config: Config, recheck?: Reche
     await answerTile(ctx, source, tile);
   };
 }
-
-/** Seconds to wait when a file is being replaced in place: reloads follow within a few seconds. */
-const REPLACING_RETRY_AFTER = 1;
 
 /** The source that serves `stale`'s tileset after a re-check, or 503 when none does yet. */
 async function afterRecheck(
@@ -84,18 +82,15 @@ async function afterRecheck(
     clearTimeout(timer);
   }
   const fresh = registry.source(stale.id);
-  if (fresh === undefined || fresh === stale || fresh.version !== stale.version) {
-    throw new HttpError(503, error.message, REPLACING_RETRY_AFTER);
-  }
+  if (fresh === undefined || fresh === stale || fresh.version !== stale.version) throw httpErrorFor(error, registry, stale);
   return fresh;
 }
 
-function readTile(source: TileSource, z: number, x: number, y: number): Tile | undefined {
+function readTile(registry: Registry, source: TileSource, z: number, x: number, y: number): Tile | undefined {
   try {
     return source.getTile(z, x, y);
   } catch (error) {
-    if (error instanceof SourceUnavailableError) throw new HttpError(503, error.message, REPLACING_RETRY_AFTER);
-    throw error;
+    throw httpErrorFor(error, registry, source);
   }
 }
 

@@ -1,19 +1,44 @@
+import type { Clock } from '../clock.ts';
+import { ReadProblems } from './read-problems.ts';
+import type { FileState } from './snapshot.ts';
 import type { TileSource } from './tile-source.ts';
 
-/** Where one tileset stands: being loaded, serving, or failed with a reason. */
-export type TilesetEntry =
-  | { state: 'loading'; id: string; path: string }
-  | {
-      state: 'ok';
-      id: string;
-      path: string;
-      source: TileSource;
-      loadedAt: Date;
-      warnings: readonly string[];
-      /** A newer file that failed validation: the source above keeps serving. */
-      rejected?: { reason: string; since: Date };
-    }
-  | { state: 'failed'; id: string; path: string; reason: string; since: Date };
+/** What the reloader last decided about a tileset's file; a file that differs is looked at again. */
+export interface Decided {
+  /** The file as last decided on (loaded, rejected, failed or put off). */
+  file?: FileState;
+  /** After a transient failure: the clock time (ms) of the next attempt, and how many failed in a row. */
+  retry?: { at: number; attempts: number; reason: string };
+}
+
+/**
+ * Where one tileset stands: being loaded, waiting (a writer's journal beside it, or a transient
+ * error such as a lock or a permission), serving, or failed with a reason.
+ */
+export type TilesetEntry = Decided &
+  (
+    | { state: 'loading'; id: string; path: string }
+    | { state: 'waiting'; id: string; path: string; reason: string; since: Date }
+    | {
+        state: 'ok';
+        id: string;
+        path: string;
+        source: TileSource;
+        loadedAt: Date;
+        warnings: readonly string[];
+        /** A newer file that failed validation: the source above keeps serving. */
+        rejected?: { reason: string; since: Date };
+        /** The file the source was loaded from. */
+        served?: FileState;
+      }
+    | { state: 'failed'; id: string; path: string; reason: string; since: Date }
+  );
+
+/** A name in the data folder that is not served, and why (shown by /health). */
+export interface Skipped {
+  name: string;
+  reason: string;
+}
 
 /** A tileset's served version changed: added (no previous), replaced, or gone (no version). */
 export interface VersionChange {
@@ -41,6 +66,16 @@ export class Registry {
   readonly #listeners = new Set<ChangeListener>();
   readonly #rejectionListeners = new Set<(rejection: Rejection) => void>();
   #ready = false;
+  /** Failed tile reads of serving tilesets (busy, broken). */
+  readonly readProblems: ReadProblems;
+  /** Set while the data folder itself cannot be read: why, and since when. */
+  folderProblem: { reason: string; since: Date } | undefined;
+  /** Names the last look at the folder did not serve. */
+  skipped: readonly Skipped[] = [];
+
+  constructor(clock?: Clock) {
+    this.readProblems = new ReadProblems(clock);
+  }
 
   get(id: string): TilesetEntry | undefined {
     return this.#entries.get(id);
@@ -79,7 +114,10 @@ export class Registry {
   set(entry: TilesetEntry): void {
     const previous = this.#entries.get(entry.id);
     this.#entries.set(entry.id, entry);
-    if (previous?.state === 'ok' && (entry.state !== 'ok' || entry.source !== previous.source)) previous.source.close();
+    if (previous?.state === 'ok' && (entry.state !== 'ok' || entry.source !== previous.source)) {
+      previous.source.close();
+      this.readProblems.forget(entry.id);
+    }
     this.#announce(entry.id, previous, entry);
     const refusal = entry.state === 'failed' ? entry : entry.state === 'ok' ? entry.rejected : undefined;
     const before = previous?.state === 'failed' ? previous : previous?.state === 'ok' ? previous.rejected : undefined;
@@ -92,6 +130,7 @@ export class Registry {
   remove(id: string): void {
     const previous = this.#entries.get(id);
     this.#entries.delete(id);
+    this.readProblems.forget(id);
     if (previous?.state === 'ok') previous.source.close();
     this.#announce(id, previous, undefined);
   }

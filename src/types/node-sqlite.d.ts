@@ -8,7 +8,7 @@ declare module 'node:sqlite' {
     iterate(...params: SQLInputValue[]): IterableIterator<Record<string, unknown>>;
   }
   class DatabaseSync {
-    constructor(path: string, options?: { readOnly?: boolean; open?: boolean });
+    constructor(path: string | URL, options?: { readOnly?: boolean; open?: boolean; timeout?: number });
     prepare(sql: string): StatementSync;
     close(): void;
   }
