@@ -34,7 +34,8 @@ export function errorMiddleware(logger: Logger) {
     } catch (error) {
       const known = error instanceof HttpError ? error : fromKoa(error);
       if (known === undefined) logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
-      else if (known.logFields) logger[known.logLevel]({ ...known.logFields, status: known.status, path: ctx.path }, known.message);
+      else if (known.logFields)
+        logger[known.logLevel]({ ...known.logFields, status: known.status, path: ctx.path }, known.message);
       const status = known?.status ?? 500;
       ctx.status = status;
       ctx.remove('Content-Encoding');

@@ -15,9 +15,7 @@ export function healthHandler(registry: Registry, driver: string) {
     const entries = registry.list();
     const folder = registry.folderProblem;
     const failed = entries.some(
-      (e) =>
-        e.state === 'failed' ||
-        (e.state === 'ok' && (e.rejected || registry.readProblems.current(e.id)?.kind === 'broken')),
+      (e) => e.state === 'failed' || (e.state === 'ok' && (e.rejected || registry.readProblems.current(e.id)?.kind === 'broken')),
     );
     ctx.body = {
       status: folder || failed ? 'degraded' : registry.ready ? 'ok' : 'loading',

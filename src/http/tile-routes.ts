@@ -10,9 +10,9 @@ import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
 import { tileEtag } from './etag.ts';
 import { requestBase, requireSource } from './lookup.ts';
-import { httpErrorFor } from './source-errors.ts';
 import { setCacheSubject } from './middleware.ts';
 import { notModified, sendDiscovery } from './respond.ts';
+import { httpErrorFor } from './source-errors.ts';
 import { parseTileCoordinates, parseTilePath } from './tile-path.ts';
 import { buildTileJson } from './tilejson.ts';
 

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** An MBTiles file found in the data folder, with the id it is served under. */
@@ -9,7 +9,7 @@ export interface FoundFile {
 
 export interface ScanResult {
   files: FoundFile[];
-  /** Files that look like tilesets but cannot be served under a safe id. */
+  /** Files that look like tilesets but cannot be served (no safe id, a dangling link, an unreadable subfolder). */
   skipped: { path: string; reason: string }[];
 }
 
@@ -49,7 +49,12 @@ async function collect(dir: string, prefix: string, depth: number, result: ScanR
   for (const name of names) {
     const path = join(dir, name);
     const info = await stat(path).catch(() => undefined);
-    if (info === undefined) continue;
+    if (info === undefined) {
+      // Gone meanwhile, or a symbolic link to nothing: the latter is worth telling an operator.
+      const link = name.endsWith(EXTENSION) ? await lstat(path).catch(() => undefined) : undefined;
+      if (link?.isSymbolicLink()) result.skipped.push({ path, reason: 'dangling symbolic link' });
+      continue;
+    }
     if (info.isDirectory() && depth > 0 && !name.startsWith('.')) {
       await collect(path, `${prefix}${name}/`, depth - 1, result);
     } else if (info.isFile() && name.endsWith(EXTENSION)) {

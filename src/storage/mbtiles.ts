@@ -19,7 +19,8 @@ export interface TileRow {
 export type TileSchema = 'table' | 'deduplicated' | 'view';
 
 // CAST: a tile stored as TEXT comes back as its stored bytes, not decoded (and re-encoded) as UTF-8.
-const TILE_SQL = 'SELECT CAST(tile_data AS BLOB) AS tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
+const TILE_SQL =
+  'SELECT CAST(tile_data AS BLOB) AS tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
 const TILE_ID_SQL = 'SELECT tile_id FROM map WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
 const ALL_TILES_SQL =
   'SELECT zoom_level AS z, tile_column AS x, tile_row AS y, CAST(tile_data AS BLOB) AS data FROM tiles ORDER BY zoom_level, tile_column, tile_row';

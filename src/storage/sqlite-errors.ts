@@ -36,7 +36,11 @@ const TRANSIENT_CODES = new Set(['EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'EIO', '
  * itself is at fault.
  */
 export function transientCause(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 8;
+    e = e.cause as typeof e, depth++
+  ) {
     if (classifySqliteError(e) === 'busy') return 'locked by another process';
     const code = typeof e.code === 'string' ? e.code : undefined;
     if (code !== undefined && (TRANSIENT_CODES.has(code) || code.startsWith('SQLITE_CANTOPEN'))) return code;

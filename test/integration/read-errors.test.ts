@@ -9,7 +9,10 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 interface Health {
   status: string;
-  tilesets: Record<string, { state: string; busy?: { reason: string; count: number }; broken?: { reason: string; count: number } }>;
+  tilesets: Record<
+    string,
+    { state: string; busy?: { reason: string; count: number }; broken?: { reason: string; count: number } }
+  >;
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];

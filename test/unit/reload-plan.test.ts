@@ -17,7 +17,13 @@ const folder = (entries: [string, FileState][]): Snapshot => new Map(entries);
 const served = (entries: [string, Served][]): Map<string, Served> => new Map(entries);
 const ok = (f: FileState): Served => ({ state: 'ok', file: f });
 
-type Row = [string, Map<string, Served>, Snapshot, { removed: string[]; candidates: string[] }, { full?: boolean; now?: number }?];
+type Row = [
+  string,
+  Map<string, Served>,
+  Snapshot,
+  { removed: string[]; candidates: string[] },
+  { full?: boolean; now?: number }?,
+];
 
 describe('planReload: what is served (the registry) against what the folder holds now', () => {
   it.each<Row>([
@@ -32,7 +38,12 @@ describe('planReload: what is served (the registry) against what the folder hold
       { removed: [], candidates: ['a', 'b'] },
     ],
     ['no change', served([['a', ok(a)]]), folder([['a', { ...a }]]), { removed: [], candidates: [] }],
-    ['touched (mtime)', served([['a', ok(a)]]), folder([['a', { ...a, mtimeMs: a.mtimeMs + 1 }]]), { removed: [], candidates: ['a'] }],
+    [
+      'touched (mtime)',
+      served([['a', ok(a)]]),
+      folder([['a', { ...a, mtimeMs: a.mtimeMs + 1 }]]),
+      { removed: [], candidates: ['a'] },
+    ],
     ['size changed', served([['a', ok(a)]]), folder([['a', { ...a, size: 2000 }]]), { removed: [], candidates: ['a'] }],
     ['renamed over (inode)', served([['a', ok(a)]]), folder([['a', { ...a, ino: 99 }]]), { removed: [], candidates: ['a'] }],
     [
@@ -63,7 +74,12 @@ describe('planReload: what is served (the registry) against what the folder hold
       { removed: [], candidates: ['a'] },
     ],
     // The bug of issue 8, item 10: busy at start, then deleted, stayed "loading" forever.
-    ['still loading, then deleted: removed', served([['a', { state: 'loading' }]]), folder([]), { removed: ['a'], candidates: [] }],
+    [
+      'still loading, then deleted: removed',
+      served([['a', { state: 'loading' }]]),
+      folder([]),
+      { removed: ['a'], candidates: [] },
+    ],
     [
       'waiting, then deleted: removed',
       served([['a', { state: 'waiting', file: a, retry: { at: 5_000, attempts: 1, reason: 'EACCES' } }]]),
