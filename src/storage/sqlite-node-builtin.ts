@@ -6,12 +6,14 @@ type Param = null | number | bigint | string | Uint8Array;
 /**
  * `node:sqlite` driver, used under Deno (and usable on Node >= 22.5). Its blobs are plain
  * Uint8Array; they are turned into Buffer views (no copy) so Koa sends them as bytes, not JSON.
- * Busy timeout 0, as for better-sqlite3: a locked file never holds the event loop.
+ * Busy timeout 0, as for better-sqlite3: a locked file never holds the event loop. Set by
+ * PRAGMA: Deno 2.9's `node:sqlite` waits 5 s by default and ignores the `timeout` option.
  */
 export const nodeSqliteDriver: SqliteDriver = {
   name: 'node:sqlite',
   openReadOnly(path: string): Database {
     const db = new DatabaseSync(path, { readOnly: true, timeout: 0 });
+    db.exec('PRAGMA busy_timeout = 0');
     return {
       prepare(sql: string): Statement {
         const stmt = db.prepare(sql);

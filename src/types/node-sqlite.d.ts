@@ -10,6 +10,7 @@ declare module 'node:sqlite' {
   class DatabaseSync {
     constructor(path: string | URL, options?: { readOnly?: boolean; open?: boolean; timeout?: number });
     prepare(sql: string): StatementSync;
+    exec(sql: string): void;
     close(): void;
   }
 }
