@@ -11,6 +11,7 @@ declare module 'node:sqlite' {
     constructor(path: string | URL, options?: { readOnly?: boolean; open?: boolean; timeout?: number });
     prepare(sql: string): StatementSync;
     exec(sql: string): void;
+    deserialize(data: Uint8Array): void;
     close(): void;
   }
 }
