@@ -43,7 +43,9 @@ async function collect(dir: string, prefix: string, depth: number, result: ScanR
   } catch (error) {
     // A root-only lost+found in a mounted volume must not stop the others from being served.
     if (prefix === '') throw error;
-    result.skipped.push({ path: dir, reason: `folder cannot be read: ${(error as Error).message}` });
+    // The code, not the message: the reason is shown by /health, which names no internal path.
+    const code = (error as { code?: unknown }).code;
+    result.skipped.push({ path: dir, reason: `folder cannot be read: ${typeof code === 'string' ? code : 'error'}` });
     return;
   }
   for (const name of names) {

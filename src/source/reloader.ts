@@ -272,7 +272,7 @@ export class Reloader {
       }
       const reason = messageOf(error);
       const transient = transientCause(error);
-      if (transient !== undefined) return this.#putOff(id, state, reason);
+      if (transient !== undefined) return this.#putOff(id, state, transient, reason);
       const serving = servingNow();
       if (serving?.source.intact()) {
         registry.set({ ...serving, file: state, retry: undefined, rejected: { reason, since: new Date() } });
@@ -328,12 +328,14 @@ export class Reloader {
    * I/O error at open): no verdict on the file. Tried again after 1 s, 2 s, 4 s, … 60 s, with no
    * need for the file to change; a serving tileset keeps serving meanwhile. Logged once per run.
    */
-  #putOff(id: string, state: FileState, reason: string): void {
+  #putOff(id: string, state: FileState, cause: string, detail: string): void {
     const { registry, logger } = this.deps;
     const entry = registry.get(id) as TilesetEntry;
     const attempts = (entry.retry?.attempts ?? 0) + 1;
+    // /health shows the cause only (no internal path); the log line has the whole message.
+    const reason = `cannot be opened for now (${cause})`;
     const retry = { at: this.#clock.now() + retryDelay(attempts), attempts, reason };
-    if (attempts === 1) logger.warn({ tileset: id, path: state.path, reason }, 'file cannot be read for now; retrying');
+    if (attempts === 1) logger.warn({ tileset: id, path: state.path, reason: detail }, 'file cannot be read for now; retrying');
     if (entry.state === 'ok') registry.set({ ...entry, file: state, retry });
     else
       registry.set({

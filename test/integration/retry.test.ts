@@ -47,7 +47,7 @@ describe('a transient failure at load (a lock held by another process)', () => {
     const server = await startTestServer(dir);
     cleanups.push(() => server.close());
     const entry = (await health(server.url)).tilesets.world_cities;
-    expect(entry).toMatchObject({ state: 'waiting', reason: expect.stringMatching(/database is locked/) });
+    expect(entry).toMatchObject({ state: 'waiting', reason: 'cannot be opened for now (locked by another process)' });
     expect((await rawRequest(`${server.url}/tiles/world_cities/0/0/0.pbf`)).status).toBe(503);
     await lock.release();
     released = true;
@@ -117,7 +117,7 @@ describe('a data folder the server cannot read (and a file it cannot open)', () 
     const seen = await health(server.url);
     expect(seen.status).toBe('ok');
     expect(seen.tilesets.world_cities?.state).toBe('ok');
-    expect(seen.tilesets.closed).toMatchObject({ state: 'waiting', reason: expect.stringMatching(/EACCES/) });
+    expect(seen.tilesets.closed).toMatchObject({ state: 'waiting', reason: 'cannot be opened for now (EACCES)' });
     chmodSync(closed, 0o644);
     await waitFor(async () => (await health(server.url)).tilesets.closed?.state === 'ok', 'the file once readable', 30_000);
     const lines = server.stdout.map((l) => JSON.parse(l));
