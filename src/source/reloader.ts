@@ -360,9 +360,15 @@ export class Reloader {
     this.deps.onOutcome?.('removed', id);
   }
 
-  /** After a pass: wake for the earliest retry any entry waits for. */
+  /**
+   * After a pass: wake for the earliest retry any entry waits for, no sooner than a settle time
+   * from now (a retry the pass could not handle never spins). While the folder cannot be read,
+   * its own backoff decides.
+   */
   #scheduleRetries(): void {
-    for (const entry of this.deps.registry.list()) if (entry.retry) this.#retryAt(entry.retry.at);
+    if (this.deps.registry.folderProblem !== undefined) return;
+    const soonest = this.#clock.now() + this.deps.settleMs;
+    for (const entry of this.deps.registry.list()) if (entry.retry) this.#retryAt(Math.max(entry.retry.at, soonest));
   }
 
   /** Makes sure a pass runs at clock time `at` (one timer, for the earliest time asked). */
