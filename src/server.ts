@@ -41,7 +41,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const info = await stat(config.dataDir).catch(() => undefined);
   if (!info?.isDirectory()) throw new Error(`data folder ${config.dataDir} does not exist or is not a folder`);
-  const registry = new Registry(options.clock);
+  const registry = new Registry();
   // The reloader is made once the port is open; a request can only ask it to recheck after that.
   let reloader: Reloader | undefined;
   const recheck = async (id: string) => reloader?.recheck(id);

@@ -1,4 +1,3 @@
-import type { Clock } from '../clock.ts';
 import { ReadProblems } from './read-problems.ts';
 import type { FileState } from './snapshot.ts';
 import type { TileSource } from './tile-source.ts';
@@ -67,15 +66,11 @@ export class Registry {
   readonly #rejectionListeners = new Set<(rejection: Rejection) => void>();
   #ready = false;
   /** Failed tile reads of serving tilesets (busy, broken). */
-  readonly readProblems: ReadProblems;
+  readonly readProblems = new ReadProblems();
   /** Set while the data folder itself cannot be read: why, and since when. */
   folderProblem: { reason: string; since: Date } | undefined;
   /** Names the last look at the folder did not serve. */
   skipped: readonly Skipped[] = [];
-
-  constructor(clock?: Clock) {
-    this.readProblems = new ReadProblems(clock);
-  }
 
   get(id: string): TilesetEntry | undefined {
     return this.#entries.get(id);
