@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { VersionEvents } from './http/events.ts';
 import { startHttp } from './http-server.ts';
@@ -49,6 +50,7 @@ export async function startReloading(
   driver: SqliteDriver,
   registry: Registry,
   onOutcome?: ConstructorParameters<typeof Reloader>[0]['onOutcome'],
+  clock?: Clock,
 ): Promise<Reloading> {
   const reloader = new Reloader({
     dataDir: config.dataDir,
@@ -57,6 +59,7 @@ export async function startReloading(
     logger,
     versioning: config.versioning,
     settleMs: config.settleMs,
+    clock,
     ...(onOutcome && { onOutcome }),
   });
   const loaded = reloader.start().catch((error: Error) => {
@@ -78,8 +81,8 @@ export async function startReloading(
     reloader,
     async stop() {
       await watcher?.close();
+      await reloader.stop(); // first: a start still waiting for an unreadable folder gives up
       await loaded;
-      await reloader.stop();
     },
   };
 }
@@ -89,7 +92,12 @@ export async function startReloading(
  * while files are digested), then loads the data folder in the background; /ready turns 200 when
  * it is done. Then watches it for changes.
  */
-export async function startServer(config: Config, logger: Logger, driver: SqliteDriver): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  driver: SqliteDriver,
+  options: { clock?: Clock } = {},
+): Promise<RunningServer> {
   await checkDataDir(config.dataDir);
   // The reloader is made once the port is open; a request can only ask it to recheck after that.
   let reloading: Reloading | undefined;
@@ -100,7 +108,14 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
     recheck: async (id) => reloading?.reloader.recheck(id),
   });
   const { registry } = http;
-  reloading = await startReloading(config, logger, driver, registry, (outcome) => http.app.metrics.reload(outcome));
+  reloading = await startReloading(
+    config,
+    logger,
+    driver,
+    registry,
+    (outcome) => http.app.metrics.reload(outcome),
+    options.clock,
+  );
   const { loaded, reloader } = reloading;
   return {
     url: http.url,

@@ -78,6 +78,11 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
     ready: registry.ready,
     tilesets: registry.list().map((entry) => snapshotOf(entry, fileOf)),
     workers: workersInfo(),
+    folder: registry.folderProblem && {
+      reason: registry.folderProblem.reason,
+      since: registry.folderProblem.since.toISOString(),
+    },
+    skipped: registry.skipped,
   });
   const sendTo = (worker: Worker | undefined, message: PrimaryMessage) => {
     if (worker?.isConnected()) worker.send(message);

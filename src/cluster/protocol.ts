@@ -1,4 +1,4 @@
-import type { TilesetEntry } from '../source/registry.ts';
+import type { Skipped, TilesetEntry } from '../source/registry.ts';
 
 /**
  * The messages between the primary of `--workers N` and its workers (node:cluster IPC). The
@@ -27,7 +27,8 @@ export type TilesetSnapshot =
       warnings: readonly string[];
       rejected?: { reason: string; since: string };
     }
-  | { state: 'failed'; id: string; path: string; reason: string; since: string };
+  | { state: 'failed'; id: string; path: string; reason: string; since: string }
+  | { state: 'waiting'; id: string; path: string; reason: string; since: string };
 
 /** A worker as /health lists it. */
 export interface WorkerInfo {
@@ -39,7 +40,15 @@ export interface WorkerInfo {
 }
 
 export type PrimaryMessage =
-  | { type: 'tilestamp:sync'; ready: boolean; tilesets: TilesetSnapshot[]; workers: WorkerInfo[] }
+  | {
+      type: 'tilestamp:sync';
+      ready: boolean;
+      tilesets: TilesetSnapshot[];
+      workers: WorkerInfo[];
+      /** The data folder cannot be read (ISO date). */
+      folder: { reason: string; since: string } | undefined;
+      skipped: readonly Skipped[];
+    }
   | { type: 'tilestamp:metrics-json'; request: number }
   | { type: 'tilestamp:metrics'; request: number; text: string }
   | { type: 'tilestamp:shutdown' };
@@ -62,7 +71,8 @@ export function snapshotOf(entry: TilesetEntry, fileOf: (id: string) => FileKey 
     case 'loading':
       return { state: 'loading', id: entry.id, path: entry.path };
     case 'failed':
-      return { state: 'failed', id: entry.id, path: entry.path, reason: entry.reason, since: entry.since.toISOString() };
+    case 'waiting':
+      return { state: entry.state, id: entry.id, path: entry.path, reason: entry.reason, since: entry.since.toISOString() };
     case 'ok': {
       const file = fileOf(entry.id);
       if (file === undefined) return { state: 'loading', id: entry.id, path: entry.path };

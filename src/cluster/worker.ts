@@ -70,6 +70,12 @@ export async function runWorker(
   const opened = new Map<string, FileKey>();
   const apply = serialised(async (message: SyncMessage) => {
     workers = message.workers;
+    const { folder } = message;
+    const known = http.registry.folderProblem;
+    if (folder?.reason !== known?.reason) {
+      http.registry.folderProblem = folder && { reason: folder.reason, since: new Date(folder.since) };
+    }
+    http.registry.skipped = message.skipped;
     await applySync(http, opened, message.tilesets, driver, logger);
     if (message.ready && !http.registry.ready) http.registry.markReady();
     for (const resolve of [...synced]) resolve();

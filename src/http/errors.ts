@@ -13,8 +13,9 @@ export class HttpError extends Error {
     message: string,
     /** Seconds, for 503: when a retry is worth it. */
     readonly retryAfter?: number,
-    /** Set when an operator should hear of it: logged at warn with these fields. */
+    /** Set when an operator should hear of it: logged at `logLevel` with these fields. */
     readonly logFields?: Record<string, unknown>,
+    readonly logLevel: 'warn' | 'error' = 'warn',
   ) {
     super(message);
   }
@@ -33,7 +34,8 @@ export function errorMiddleware(logger: Logger) {
     } catch (error) {
       const known = error instanceof HttpError ? error : fromKoa(error);
       if (known === undefined) logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
-      else if (known.logFields) logger.warn({ ...known.logFields, status: known.status, path: ctx.path }, known.message);
+      else if (known.logFields)
+        logger[known.logLevel]({ ...known.logFields, status: known.status, path: ctx.path }, known.message);
       const status = known?.status ?? 500;
       ctx.status = status;
       ctx.remove('Content-Encoding');

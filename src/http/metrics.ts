@@ -39,18 +39,32 @@ export class Metrics {
     if (cache !== undefined) registerCacheMetrics(this.prom, cache);
     new Gauge({
       name: 'tilestamp_tilesets',
-      help: 'Tilesets by state (ok, loading, failed, rejected: serving an older version)',
+      help: 'Tilesets by state (ok, loading, waiting, failed, rejected: serving an older version)',
       labelNames: ['state'] as const,
       registers: [this.prom],
       // Over --workers N, the primary's own count (it comes first), not the sum of every copy.
       aggregator: 'first',
       collect() {
-        const counts: Record<string, number> = { ok: 0, loading: 0, failed: 0, rejected: 0 };
+        const counts: Record<string, number> = { ok: 0, loading: 0, waiting: 0, failed: 0, rejected: 0 };
         for (const entry of tilesets.list()) {
           counts[entry.state] = (counts[entry.state] ?? 0) + 1;
           if (entry.state === 'ok' && entry.rejected) counts.rejected = (counts.rejected ?? 0) + 1;
         }
         for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+    const counted = { busy: 0, broken: 0 };
+    new Counter({
+      name: 'tilestamp_tile_read_errors_total',
+      help: 'Tile reads SQLite refused: busy (locked by another process: 503), broken (corrupt or I/O error: 500)',
+      labelNames: ['kind'] as const,
+      registers: [this.prom],
+      collect() {
+        for (const kind of ['busy', 'broken'] as const) {
+          const total = tilesets.readProblems.totals[kind];
+          this.inc({ kind }, total - counted[kind]);
+          counted[kind] = total;
+        }
       },
     });
     new Gauge({

@@ -5,28 +5,38 @@ import { LOADING_RETRY_AFTER } from './lookup.ts';
 
 /**
  * GET /health: liveness, always 200 while the process answers, with each tileset's state so an
- * operator sees which file failed and why. `status` is `degraded` when any tileset failed, or
- * serves an older version because its newer file was rejected.
+ * operator sees which file failed and why. `status` is `degraded` when the data folder cannot be
+ * read (`reason` says why), when any tileset failed, cannot be read (SQLite says the file is
+ * broken), or serves an older version because its newer file was rejected. Names in the folder
+ * that are not served are listed under `skipped`.
  */
 export function healthHandler(registry: Registry, driver: string, extra?: () => Record<string, unknown>) {
   return function serveHealth(ctx: Context): void {
     const entries = registry.list();
-    const failed = entries.some((e) => e.state === 'failed' || (e.state === 'ok' && e.rejected));
+    const folder = registry.folderProblem;
+    const failed = entries.some(
+      (e) => e.state === 'failed' || (e.state === 'ok' && (e.rejected || registry.readProblems.current(e.id)?.kind === 'broken')),
+    );
     ctx.body = {
-      status: failed ? 'degraded' : registry.ready ? 'ok' : 'loading',
+      status: folder || failed ? 'degraded' : registry.ready ? 'ok' : 'loading',
+      ...(folder && { reason: folder.reason, since: folder.since.toISOString() }),
       ready: registry.ready,
       driver,
-      tilesets: Object.fromEntries(entries.map((e) => [e.id, describeEntry(e)])),
+      tilesets: Object.fromEntries(entries.map((e) => [e.id, describeEntry(registry, e)])),
+      ...(registry.skipped.length > 0 && { skipped: registry.skipped }),
       ...extra?.(),
     };
   };
 }
 
-function describeEntry(entry: TilesetEntry): Record<string, unknown> {
+function describeEntry(registry: Registry, entry: TilesetEntry): Record<string, unknown> {
   switch (entry.state) {
     case 'loading':
       return { state: 'loading' };
-    case 'ok':
+    case 'waiting':
+      return { state: 'waiting', reason: entry.reason, since: entry.since.toISOString() };
+    case 'ok': {
+      const problem = registry.readProblems.current(entry.id);
       return {
         state: 'ok',
         version: entry.source.version,
@@ -34,16 +44,31 @@ function describeEntry(entry: TilesetEntry): Record<string, unknown> {
         loadedAt: entry.loadedAt.toISOString(),
         ...(entry.warnings.length > 0 && { warnings: entry.warnings }),
         ...(entry.rejected && { rejected: { reason: entry.rejected.reason, since: entry.rejected.since.toISOString() } }),
+        ...(entry.retry && { retrying: { reason: entry.retry.reason } }),
+        ...(problem && {
+          [problem.kind]: {
+            reason: problem.reason,
+            since: new Date(problem.since).toISOString(),
+            last: new Date(problem.last).toISOString(),
+            count: problem.count,
+          },
+        }),
       };
+    }
     case 'failed':
       return { state: 'failed', reason: entry.reason, since: entry.since.toISOString() };
   }
 }
 
-/** GET /ready: 200 once the first scan has versioned every file; 503 with Retry-After before. */
+/**
+ * GET /ready: 200 once the first scan has versioned every file; 503 with Retry-After before,
+ * saying why when the data folder cannot be read.
+ */
 export function readyHandler(registry: Registry) {
   return function serveReady(ctx: Context): void {
-    if (!registry.ready) throw new HttpError(503, 'loading tilesets', LOADING_RETRY_AFTER);
+    if (!registry.ready) {
+      throw new HttpError(503, registry.folderProblem?.reason ?? 'loading tilesets', LOADING_RETRY_AFTER);
+    }
     ctx.body = { ready: true };
   };
 }

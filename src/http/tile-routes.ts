@@ -11,6 +11,7 @@ import { tileEtag } from './etag.ts';
 import { requestBase, requireSource } from './lookup.ts';
 import { setCacheSubject } from './middleware.ts';
 import { notModified, sendDiscovery } from './respond.ts';
+import { httpErrorFor } from './source-errors.ts';
 import { parseTileCoordinates, parseTilePath } from './tile-path.ts';
 import { buildTileJson } from './tilejson.ts';
 
@@ -45,12 +46,12 @@ export function tilesHandler(registry: Registry, config: Config, recheck?: Reche
     try {
       tile = source.getTile(coords.z, coords.x, coords.y);
     } catch (error) {
-      if (!(error instanceof SourceUnavailableError)) throw error;
+      if (!(error instanceof SourceUnavailableError)) throw httpErrorFor(error, registry, source);
       // Written in place: a touch (or the same bytes) is served from a fresh handle after one
       // quick look; a real rewrite answers 503 until the regular reload has the new file.
-      source = await afterRecheck(registry, source, recheck);
+      source = await afterRecheck(registry, source, recheck, error);
       ctx.set(VERSION_HEADER, source.version);
-      tile = readTile(source, coords.z, coords.x, coords.y);
+      tile = readTile(registry, source, coords.z, coords.x, coords.y);
     }
     setCacheSubject(ctx, { kind: 'tile', requested: requestedVersion(ctx.query.v), current: source.version });
     ctx.compress = false; // tiles are sent as stored, never recompressed
@@ -59,11 +60,13 @@ export function tilesHandler(registry: Registry, config: Config, recheck?: Reche
   };
 }
 
-/** Seconds to wait when a file is being replaced in place: reloads follow within a few seconds. */
-const REPLACING_RETRY_AFTER = 1;
-
 /** The source that serves `stale`'s tileset after a re-check, or 503 when none does yet. */
-async function afterRecheck(registry: Registry, stale: TileSource, recheck: Recheck | undefined): Promise<TileSource> {
+async function afterRecheck(
+  registry: Registry,
+  stale: TileSource,
+  recheck: Recheck | undefined,
+  error: SourceUnavailableError,
+): Promise<TileSource> {
   if (recheck !== undefined) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const waited = new Promise<void>((resolve) => {
@@ -73,26 +76,15 @@ async function afterRecheck(registry: Registry, stale: TileSource, recheck: Rech
     clearTimeout(timer);
   }
   const fresh = registry.source(stale.id);
-  if (fresh === undefined || fresh === stale || fresh.version !== stale.version) {
-    throw unavailable(stale.id);
-  }
+  if (fresh === undefined || fresh === stale || fresh.version !== stale.version) throw httpErrorFor(error, registry, stale);
   return fresh;
 }
 
-/**
- * 503 for a tileset that cannot answer now (written in place, or a read failed). The client gets
- * a short message: the driver's words and the file's path never go into a body.
- */
-function unavailable(id: string): HttpError {
-  return new HttpError(503, `tileset ${id} cannot be read right now; retry shortly`, REPLACING_RETRY_AFTER);
-}
-
-function readTile(source: TileSource, z: number, x: number, y: number): Tile | undefined {
+function readTile(registry: Registry, source: TileSource, z: number, x: number, y: number): Tile | undefined {
   try {
     return source.getTile(z, x, y);
   } catch (error) {
-    if (error instanceof SourceUnavailableError) throw unavailable(source.id);
-    throw error;
+    throw httpErrorFor(error, registry, source);
   }
 }
 

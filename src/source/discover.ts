@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** An MBTiles file found in the data folder, with the id it is served under. */
@@ -9,7 +9,7 @@ export interface FoundFile {
 
 export interface ScanResult {
   files: FoundFile[];
-  /** Files that look like tilesets but cannot be served under a safe id. */
+  /** Files that look like tilesets but cannot be served (no safe id, a dangling link, an unreadable subfolder). */
   skipped: { path: string; reason: string }[];
 }
 
@@ -43,13 +43,20 @@ async function collect(dir: string, prefix: string, depth: number, result: ScanR
   } catch (error) {
     // A root-only lost+found in a mounted volume must not stop the others from being served.
     if (prefix === '') throw error;
-    result.skipped.push({ path: dir, reason: `folder cannot be read: ${(error as Error).message}` });
+    // The code, not the message: the reason is shown by /health, which names no internal path.
+    const code = (error as { code?: unknown }).code;
+    result.skipped.push({ path: dir, reason: `folder cannot be read: ${typeof code === 'string' ? code : 'error'}` });
     return;
   }
   for (const name of names) {
     const path = join(dir, name);
     const info = await stat(path).catch(() => undefined);
-    if (info === undefined) continue;
+    if (info === undefined) {
+      // Gone meanwhile, or a symbolic link to nothing: the latter is worth telling an operator.
+      const link = name.endsWith(EXTENSION) ? await lstat(path).catch(() => undefined) : undefined;
+      if (link?.isSymbolicLink()) result.skipped.push({ path, reason: 'dangling symbolic link' });
+      continue;
+    }
     if (info.isDirectory() && depth > 0 && !name.startsWith('.')) {
       await collect(path, `${prefix}${name}/`, depth - 1, result);
     } else if (info.isFile() && name.endsWith(EXTENSION)) {

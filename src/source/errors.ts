@@ -1,4 +1,5 @@
-import { MbtilesError } from '../storage/mbtiles.ts';
+import { MbtilesError, messageOf } from '../storage/mbtiles.ts';
+import { classifySqliteError } from '../storage/sqlite-errors.ts';
 
 /**
  * The file changed while it was being opened or digested: not a verdict on its content, so a
@@ -9,9 +10,32 @@ export class FileChangedError extends MbtilesError {
 }
 
 /**
- * A serving tileset cannot answer right now: its file is being overwritten in place, or SQLite
- * failed to read it. Mapped to 503 with Retry-After; a reload follows.
+ * A serving tileset cannot answer right now: its file is being overwritten in place. Mapped to
+ * 503 with Retry-After; a reload follows.
  */
 export class SourceUnavailableError extends Error {
   override name = 'SourceUnavailableError';
+}
+
+/**
+ * Another process holds a lock on the file (SQLITE_BUSY): 503 with Retry-After at once, never a
+ * wait on the event loop.
+ */
+export class SourceBusyError extends Error {
+  override name = 'SourceBusyError';
+}
+
+/**
+ * SQLite cannot read the served file (SQLITE_CORRUPT, SQLITE_IOERR, …): a fault of the file, not
+ * a replacement under way, so 500 until a new file replaces it.
+ */
+export class SourceBrokenError extends Error {
+  override name = 'SourceBrokenError';
+}
+
+/** The error a failed tile read of an intact file stands for. */
+export function readFailure(id: string, error: unknown): SourceBusyError | SourceBrokenError {
+  return classifySqliteError(error) === 'busy'
+    ? new SourceBusyError(`tileset ${id} is locked by another process: ${messageOf(error)}`, { cause: error })
+    : new SourceBrokenError(`tileset ${id} cannot be read: ${messageOf(error)}`, { cause: error });
 }

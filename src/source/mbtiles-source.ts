@@ -12,7 +12,7 @@ import {
   storedEncoding,
   type TileFormat,
 } from '../storage/tile-format.ts';
-import { FileChangedError, SourceUnavailableError } from './errors.ts';
+import { FileChangedError, readFailure, SourceUnavailableError } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
 import type { FileState } from './snapshot.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
@@ -80,7 +80,7 @@ export class MbtilesSource implements TileSource {
       storedId = data === undefined ? undefined : this.file.getTileId(z, x, yTms);
     } catch (error) {
       this.#assertIntact();
-      throw new SourceUnavailableError(`tileset ${this.id} cannot be read: ${messageOf(error)}`);
+      throw readFailure(this.id, error);
     }
     this.#assertIntact();
     if (data === undefined) return undefined;
@@ -175,7 +175,7 @@ function openGuard(path: string): Guard {
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    throw new MbtilesError(`cannot open: ${messageOf(error)}`);
+    throw new MbtilesError(`cannot open: ${messageOf(error)}`, { cause: error });
   }
   const info = fstatSync(fd);
   return { fd, state: { path, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, busy: false } };
@@ -291,6 +291,6 @@ function readOrFail<T>(read: () => T): T {
   try {
     return read();
   } catch (error) {
-    throw error instanceof MbtilesError ? error : new MbtilesError(`tiles cannot be read: ${messageOf(error)}`);
+    throw error instanceof MbtilesError ? error : new MbtilesError(`tiles cannot be read: ${messageOf(error)}`, { cause: error });
   }
 }

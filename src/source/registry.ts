@@ -1,19 +1,43 @@
+import { ReadProblems } from './read-problems.ts';
+import type { FileState } from './snapshot.ts';
 import type { TileSource } from './tile-source.ts';
 
-/** Where one tileset stands: being loaded, serving, or failed with a reason. */
-export type TilesetEntry =
-  | { state: 'loading'; id: string; path: string }
-  | {
-      state: 'ok';
-      id: string;
-      path: string;
-      source: TileSource;
-      loadedAt: Date;
-      warnings: readonly string[];
-      /** A newer file that failed validation: the source above keeps serving. */
-      rejected?: { reason: string; since: Date };
-    }
-  | { state: 'failed'; id: string; path: string; reason: string; since: Date };
+/** What the reloader last decided about a tileset's file; a file that differs is looked at again. */
+export interface Decided {
+  /** The file as last decided on (loaded, rejected, failed or put off). */
+  file?: FileState;
+  /** After a transient failure: the clock time (ms) of the next attempt, and how many failed in a row. */
+  retry?: { at: number; attempts: number; reason: string };
+}
+
+/**
+ * Where one tileset stands: being loaded, waiting (a writer's journal beside it, or a transient
+ * error such as a lock or a permission), serving, or failed with a reason.
+ */
+export type TilesetEntry = Decided &
+  (
+    | { state: 'loading'; id: string; path: string }
+    | { state: 'waiting'; id: string; path: string; reason: string; since: Date }
+    | {
+        state: 'ok';
+        id: string;
+        path: string;
+        source: TileSource;
+        loadedAt: Date;
+        warnings: readonly string[];
+        /** A newer file that failed validation: the source above keeps serving. */
+        rejected?: { reason: string; since: Date };
+        /** The file the source was loaded from. */
+        served?: FileState;
+      }
+    | { state: 'failed'; id: string; path: string; reason: string; since: Date }
+  );
+
+/** A name in the data folder that is not served, and why (shown by /health). */
+export interface Skipped {
+  name: string;
+  reason: string;
+}
 
 /** A tileset's served version changed: added (no previous), replaced, or gone (no version). */
 export interface VersionChange {
@@ -42,6 +66,29 @@ export class Registry {
   readonly #rejectionListeners = new Set<(rejection: Rejection) => void>();
   readonly #updateListeners = new Set<() => void>();
   #ready = false;
+  /** Failed tile reads of serving tilesets (busy, broken). */
+  readonly readProblems = new ReadProblems();
+  #folderProblem: { reason: string; since: Date } | undefined;
+  #skipped: readonly Skipped[] = [];
+
+  /** Set while the data folder itself cannot be read: why, and since when. */
+  get folderProblem(): { reason: string; since: Date } | undefined {
+    return this.#folderProblem;
+  }
+  set folderProblem(problem: { reason: string; since: Date } | undefined) {
+    this.#folderProblem = problem;
+    this.#updated();
+  }
+
+  /** Names the last look at the folder did not serve. */
+  get skipped(): readonly Skipped[] {
+    return this.#skipped;
+  }
+  set skipped(skipped: readonly Skipped[]) {
+    const same = JSON.stringify(skipped) === JSON.stringify(this.#skipped);
+    this.#skipped = skipped;
+    if (!same) this.#updated();
+  }
 
   /** `serveThrough` puts each source taken into service behind something (the hot-tile cache). */
   constructor(private readonly serveThrough: (source: TileSource) => TileSource = (source) => source) {}
@@ -97,7 +144,10 @@ export class Registry {
     const entry: TilesetEntry = given.state === 'ok' ? { ...given, source: this.serveThrough(given.source) } : given;
     const previous = this.#entries.get(entry.id);
     this.#entries.set(entry.id, entry);
-    if (previous?.state === 'ok' && (entry.state !== 'ok' || entry.source !== previous.source)) previous.source.close();
+    if (previous?.state === 'ok' && (entry.state !== 'ok' || entry.source !== previous.source)) {
+      previous.source.close();
+      this.readProblems.forget(entry.id);
+    }
     this.#announce(entry.id, previous, entry);
     const refusal = entry.state === 'failed' ? entry : entry.state === 'ok' ? entry.rejected : undefined;
     const before = previous?.state === 'failed' ? previous : previous?.state === 'ok' ? previous.rejected : undefined;
@@ -111,6 +161,7 @@ export class Registry {
   remove(id: string): void {
     const previous = this.#entries.get(id);
     this.#entries.delete(id);
+    this.readProblems.forget(id);
     if (previous?.state === 'ok') previous.source.close();
     this.#announce(id, previous, undefined);
     this.#updated();

@@ -1,14 +1,28 @@
+import { relative } from 'node:path';
+import { type Clock, sleepOn, systemClock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { messageOf } from '../storage/mbtiles.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
+import { transientCause } from '../storage/sqlite-errors.ts';
 import { FileChangedError } from './errors.ts';
 import { loadMbtilesSource } from './mbtiles-source.ts';
-import type { Registry } from './registry.ts';
-import { diffSnapshots, type FileState, lookAt, sameFile, takeSnapshot } from './snapshot.ts';
+import type { Registry, Skipped, TilesetEntry } from './registry.ts';
+import { planReload, type Served } from './reload-plan.ts';
+import { type FileState, lookAt, type Snapshot, sameFile, takeSnapshot } from './snapshot.ts';
 import type { VersionOptions } from './version.ts';
 
 /** What one reload decision did to one tileset; each is a log line and a metrics count. */
 export type ReloadOutcome = 'added' | 'swapped' | 'unchanged' | 'removed' | 'rejected' | 'failed';
+
+/** First wait after a transient failure (a lock, a permission, too many open files); doubles each time. */
+export const RETRY_FIRST_MS = 1_000;
+/** The longest wait between two attempts after transient failures. */
+export const RETRY_MAX_MS = 60_000;
+
+/** The wait before attempt `attempts + 1`: 1 s, 2 s, 4 s, … up to 60 s. */
+export function retryDelay(attempts: number): number {
+  return Math.min(RETRY_FIRST_MS * 2 ** Math.max(0, attempts - 1), RETRY_MAX_MS);
+}
 
 export interface ReloaderDeps {
   dataDir: string;
@@ -19,35 +33,46 @@ export interface ReloaderDeps {
   /** How long a file's size and mtime must hold still before it is taken. */
   settleMs: number;
   onOutcome?: (outcome: ReloadOutcome, id: string) => void;
+  /** Time for the settle wait and the retries (tests move it on by hand). */
+  clock?: Clock;
 }
 
 /**
- * Keeps the registry in step with the data folder: discover (a snapshot) → pure diff → apply.
+ * Keeps the registry in step with the data folder: discover (a snapshot) → pure decision
+ * (planReload, against the registry, the one truth) → apply.
  * A changed file is taken only once complete (stable across two looks `settleMs` apart, no
  * `-journal`/`-wal` with content beside it, opens, validates); then versioned. Same version:
  * nothing changes. New version: swapped in atomically. A file that fails never replaces the one
- * being served, and is retried when it changes again. Passes never overlap; a request for one
- * while another runs is remembered and run after it.
+ * being served, and is retried when it changes again; a transient failure (a lock, a permission,
+ * too many open files) is retried by itself, after 1 s, 2 s, 4 s, … 60 s. Passes never overlap;
+ * a request for one while another runs is remembered and run after it.
  */
 export class Reloader {
-  /** The state of each file when last decided on (taken, unchanged, or rejected). */
-  readonly #decided = new Map<string, FileState>();
-  /** The state of the file each serving source was loaded from. */
-  readonly #served = new Map<string, FileState>();
+  /** Names already reported as skipped, so each is logged once while it stays so. */
   #reportedSkips = new Set<string>();
   #running: Promise<void> | undefined;
   readonly #rechecks = new Map<string, Promise<void>>();
   #pending: { full: boolean } | undefined;
-  #retry: ReturnType<typeof setTimeout> | undefined;
+  #wake: { at: number; handle: unknown } | undefined;
+  #folderAttempts = 0;
   #stopped = false;
+  readonly #passEnded = new Set<() => void>();
+  readonly #clock: Clock;
 
-  constructor(private readonly deps: ReloaderDeps) {}
+  constructor(private readonly deps: ReloaderDeps) {
+    this.#clock = deps.clock ?? systemClock;
+  }
 
-  /** The first scan: every file is marked loading, then loaded; the registry is then ready. */
+  /**
+   * The first scan: every file is marked loading, then loaded; the registry is then ready. While
+   * the data folder cannot be read, it keeps trying (with backoff) and the registry stays unready.
+   */
   async start(): Promise<void> {
-    const { snapshot } = await takeSnapshot(this.deps.dataDir);
-    for (const [id, state] of snapshot) this.deps.registry.set({ state: 'loading', id, path: state.path });
     await this.rescan('start', { settle: false });
+    while (this.deps.registry.folderProblem !== undefined && !this.#stopped) {
+      await new Promise<void>((resolve) => this.#passEnded.add(resolve));
+    }
+    if (this.#stopped) return;
     this.deps.registry.markReady();
     this.deps.logger.info({ tilesets: this.deps.registry.list().length, driver: this.deps.driver.name }, 'ready');
   }
@@ -66,6 +91,9 @@ export class Reloader {
       .catch((error: Error) => this.deps.logger.error({ reason: error.message, dataDir: this.deps.dataDir }, 'rescan failed'))
       .finally(() => {
         this.#running = undefined;
+        this.#scheduleRetries();
+        for (const resolve of this.#passEnded) resolve();
+        this.#passEnded.clear();
         const next = this.#pending;
         this.#pending = undefined;
         if (next) void this.rescan('queued', next);
@@ -94,8 +122,8 @@ export class Reloader {
   async #recheck(id: string): Promise<void> {
     const { registry, logger } = this.deps;
     const entry = registry.get(id);
-    const served = this.#served.get(id);
-    if (this.#stopped || entry?.state !== 'ok' || served === undefined || entry.source.intact()) return;
+    if (this.#stopped || entry?.state !== 'ok' || entry.served === undefined || entry.source.intact()) return;
+    const served = entry.served;
     // Under `metadata` versioning an unchanged version says nothing about the tiles: only the
     // regular pass, which waits for the file to hold still, may take it.
     if (this.deps.versioning.from === 'metadata') return;
@@ -112,9 +140,7 @@ export class Reloader {
       source.close(); // another version, or a pass got there first: the regular path decides
       return;
     }
-    registry.set({ ...entry, source, loadedAt: new Date() }); // same version: no event
-    this.#served.set(id, fileState);
-    this.#decided.set(id, fileState);
+    registry.set({ ...entry, source, loadedAt: new Date(), served: fileState, file: fileState }); // same version: no event
     logger.info({ tileset: id, path: served.path, version: source.version }, 'tileset reopened after an in-place write');
     this.deps.onOutcome?.('unchanged', id);
   }
@@ -122,36 +148,108 @@ export class Reloader {
   /** Stops retries and further passes; waits for a pass under way. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#retry);
+    if (this.#wake) this.#clock.clearTimeout(this.#wake.handle);
+    this.#wake = undefined;
+    for (const resolve of this.#passEnded) resolve();
+    this.#passEnded.clear();
     await this.#running;
   }
 
   async #pass(reason: string, full: boolean, settle: boolean): Promise<void> {
-    const { snapshot: first, skipped } = await takeSnapshot(this.deps.dataDir);
-    for (const skip of skipped) if (!this.#reportedSkips.has(skip.path)) this.deps.logger.warn(skip, 'file skipped');
-    // Only what is skipped now is remembered: bounded by the folder, and a name that comes back is reported again.
-    this.#reportedSkips = new Set(skipped.map((skip) => skip.path));
-    const diff = diffSnapshots(this.#decided, first);
-    for (const id of diff.removed) this.#remove(id);
-    const candidates = full ? [...first.keys()] : [...diff.added, ...diff.changed];
-    if (candidates.length === 0) return;
-    this.deps.logger.debug({ reason, candidates }, 'rescan');
+    const { registry, logger } = this.deps;
+    const first = await this.#look();
+    if (first === undefined) return;
+    const served = new Map<string, Served>(registry.list().map((entry) => [entry.id, entry]));
+    const plan = planReload(served, first, { full, now: this.#clock.now() });
+    for (const id of plan.removed) this.#remove(id);
+    if (plan.candidates.length === 0) return;
+    for (const id of plan.candidates) {
+      const file = first.get(id) as FileState;
+      if (registry.get(id) === undefined) registry.set({ state: 'loading', id, path: file.path });
+    }
+    logger.debug({ reason, candidates: plan.candidates }, 'rescan');
     let second = first;
     if (settle) {
-      await new Promise((resolve) => setTimeout(resolve, this.deps.settleMs));
-      second = (await takeSnapshot(this.deps.dataDir)).snapshot;
+      await sleepOn(this.#clock, this.deps.settleMs);
+      second = (await this.#look()) ?? first;
     }
-    for (const id of candidates) {
+    for (const id of plan.candidates) {
       if (this.#stopped) return;
       const state = second.get(id);
-      if (state === undefined) continue; // gone meanwhile: the next pass removes it
-      if (!sameFile(first.get(id), state) || state.busy) {
-        this.deps.logger.debug({ tileset: id, path: state.path, busy: state.busy }, 'file not complete yet');
-        this.#retryLater();
+      if (state === undefined) {
+        this.#retryAt(this.#clock.now() + this.deps.settleMs); // gone meanwhile: the next pass removes it
+        continue;
+      }
+      if (state.busy) {
+        this.#waitForWriter(id, state);
+        continue;
+      }
+      if (!sameFile(first.get(id), state)) {
+        logger.debug({ tileset: id, path: state.path }, 'file not complete yet');
+        this.#retryAt(this.#clock.now() + this.deps.settleMs);
         continue;
       }
       await this.#take(id, state);
     }
+  }
+
+  /** The folder now; undefined (reported, retried with backoff) while it cannot be read. */
+  async #look(): Promise<Snapshot | undefined> {
+    const { registry, logger, dataDir } = this.deps;
+    let look: Awaited<ReturnType<typeof takeSnapshot>>;
+    try {
+      look = await takeSnapshot(dataDir);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      // Shown by /health and /ready: the cause, never the path.
+      const reason = `data folder cannot be read (${typeof code === 'string' ? code : messageOf(error)})`;
+      if (registry.folderProblem === undefined) {
+        logger.error({ dataDir, reason: messageOf(error) }, 'data folder cannot be read; retrying');
+        registry.folderProblem = { reason, since: new Date() };
+      }
+      this.#folderAttempts += 1;
+      this.#retryAt(this.#clock.now() + retryDelay(this.#folderAttempts));
+      return undefined;
+    }
+    if (registry.folderProblem !== undefined) {
+      logger.info({ dataDir }, 'data folder readable again');
+      registry.folderProblem = undefined;
+    }
+    this.#folderAttempts = 0;
+    this.#reportSkips(look.skipped);
+    return look.snapshot;
+  }
+
+  #reportSkips(skipped: readonly { path: string; reason: string }[]): void {
+    const now = new Set<string>();
+    const shown: Skipped[] = [];
+    for (const skip of skipped) {
+      now.add(skip.path);
+      shown.push({ name: relative(this.deps.dataDir, skip.path), reason: skip.reason });
+      if (!this.#reportedSkips.has(skip.path)) this.deps.logger.warn(skip, 'file skipped');
+    }
+    this.#reportedSkips = now; // only what is still skipped: bounded by the folder
+    this.deps.registry.skipped = shown;
+  }
+
+  /**
+   * A `-journal` or `-wal` with content lies beside the file: a writer is at work, or crashed
+   * and left a hot journal. Not served yet: shown as waiting (warned once), looked at again
+   * every settle time, taken once it goes. A serving tileset keeps serving meanwhile.
+   */
+  #waitForWriter(id: string, state: FileState): void {
+    const { registry, logger } = this.deps;
+    const reason = state.busyWith === '-wal' ? 'a -wal file with content beside the file' : 'hot journal beside the file';
+    const retry = { at: this.#clock.now() + this.deps.settleMs, attempts: 0, reason };
+    const entry = registry.get(id);
+    if (entry?.state === 'ok') {
+      registry.set({ ...entry, retry });
+      logger.debug({ tileset: id, path: state.path, reason }, 'file not complete yet');
+      return;
+    }
+    const known = entry?.state === 'waiting' && entry.reason === reason;
+    registry.set({ state: 'waiting', id, path: state.path, reason, since: known ? entry.since : new Date(), file: state, retry });
+    if (!known) logger.warn({ tileset: id, path: state.path, reason }, 'tileset waiting');
   }
 
   /** Validates and versions one complete file, then applies the decision. */
@@ -167,40 +265,45 @@ export class Reloader {
     try {
       source = await loadMbtilesSource(this.deps.driver, id, state.path, this.deps.versioning);
     } catch (error) {
-      const serving = servingNow();
       if (error instanceof FileChangedError) {
         logger.debug({ tileset: id, path: state.path, reason: error.message }, 'file not complete yet');
-        this.#retryLater();
+        this.#retryAt(this.#clock.now() + this.deps.settleMs);
         return;
       }
-      this.#decided.set(id, state);
       const reason = messageOf(error);
+      const transient = transientCause(error);
+      if (transient !== undefined) return this.#putOff(id, state, transient, reason);
+      const serving = servingNow();
       if (serving?.source.intact()) {
-        registry.set({ ...serving, rejected: { reason, since: new Date() } });
+        registry.set({ ...serving, file: state, retry: undefined, rejected: { reason, since: new Date() } });
         logger.warn({ tileset: id, path: state.path, reason, serving: serving.source.version }, 'newer file rejected');
         return this.deps.onOutcome?.('rejected', id);
       }
-      registry.set({ state: 'failed', id, path: state.path, reason, since: new Date() });
+      registry.set({ state: 'failed', id, path: state.path, reason, since: new Date(), file: state });
       logger.error({ tileset: id, path: state.path, reason }, 'tileset failed to load');
       return this.deps.onOutcome?.('failed', id);
     }
-    this.#decided.set(id, state);
     const serving = servingNow();
-    if (
-      serving &&
-      serving.source.version === source.version &&
-      serving.source.intact() &&
-      sameFile(this.#served.get(id), state)
-    ) {
+    if (serving && serving.source.version === source.version && serving.source.intact() && sameFile(serving.served, state)) {
       source.close(); // a touch, or the same file again: nothing changes
-      if (serving.rejected) registry.set({ ...serving, rejected: undefined });
+      if (serving.rejected || serving.retry || !sameFile(serving.file, state)) {
+        registry.set({ ...serving, rejected: undefined, retry: undefined, file: state });
+      }
       logger.debug({ tileset: id, path: state.path, version: source.version }, 'tileset unchanged');
       return this.deps.onOutcome?.('unchanged', id);
     }
     // Same version from another inode (rebuilt and renamed in) swaps quietly: no event, and the
     // old inode is released.
-    registry.set({ state: 'ok', id, path: state.path, source, loadedAt: new Date(), warnings: source.warnings });
-    this.#served.set(id, state);
+    registry.set({
+      state: 'ok',
+      id,
+      path: state.path,
+      source,
+      loadedAt: new Date(),
+      warnings: source.warnings,
+      served: state,
+      file: state,
+    });
     for (const warning of source.warnings) logger.warn({ tileset: id, path: state.path }, warning);
     const outcome = serving ? 'swapped' : 'added';
     logger.info(
@@ -220,10 +323,34 @@ export class Reloader {
     this.deps.onOutcome?.(outcome, id);
   }
 
+  /**
+   * A transient failure (a lock held by another process, a permission, too many open files, an
+   * I/O error at open): no verdict on the file. Tried again after 1 s, 2 s, 4 s, … 60 s, with no
+   * need for the file to change; a serving tileset keeps serving meanwhile. Logged once per run.
+   */
+  #putOff(id: string, state: FileState, cause: string, detail: string): void {
+    const { registry, logger } = this.deps;
+    const entry = registry.get(id) as TilesetEntry;
+    const attempts = (entry.retry?.attempts ?? 0) + 1;
+    // /health shows the cause only (no internal path); the log line has the whole message.
+    const reason = `cannot be opened for now (${cause})`;
+    const retry = { at: this.#clock.now() + retryDelay(attempts), attempts, reason };
+    if (attempts === 1) logger.warn({ tileset: id, path: state.path, reason: detail }, 'file cannot be read for now; retrying');
+    if (entry.state === 'ok') registry.set({ ...entry, file: state, retry });
+    else
+      registry.set({
+        state: 'waiting',
+        id,
+        path: state.path,
+        reason,
+        since: entry.state === 'waiting' ? entry.since : new Date(),
+        file: state,
+        retry,
+      });
+  }
+
   #remove(id: string): void {
     const entry = this.deps.registry.get(id);
-    this.#decided.delete(id);
-    this.#served.delete(id);
     if (entry === undefined) return;
     this.deps.registry.remove(id);
     this.deps.logger.info(
@@ -233,12 +360,28 @@ export class Reloader {
     this.deps.onOutcome?.('removed', id);
   }
 
-  /** A file was not complete: look again once it may be. */
-  #retryLater(): void {
-    if (this.#stopped || this.#retry !== undefined) return;
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      void this.rescan('retry');
-    }, this.deps.settleMs);
+  /**
+   * After a pass: wake for the earliest retry any entry waits for, no sooner than a settle time
+   * from now (a retry the pass could not handle never spins). While the folder cannot be read,
+   * its own backoff decides.
+   */
+  #scheduleRetries(): void {
+    if (this.deps.registry.folderProblem !== undefined) return;
+    const soonest = this.#clock.now() + this.deps.settleMs;
+    for (const entry of this.deps.registry.list()) if (entry.retry) this.#retryAt(Math.max(entry.retry.at, soonest));
+  }
+
+  /** Makes sure a pass runs at clock time `at` (one timer, for the earliest time asked). */
+  #retryAt(at: number): void {
+    if (this.#stopped || (this.#wake !== undefined && this.#wake.at <= at)) return;
+    if (this.#wake) this.#clock.clearTimeout(this.#wake.handle);
+    const handle = this.#clock.setTimeout(
+      () => {
+        this.#wake = undefined;
+        void this.rescan('retry');
+      },
+      Math.max(0, at - this.#clock.now()),
+    );
+    this.#wake = { at, handle };
   }
 }

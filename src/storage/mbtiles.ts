@@ -18,10 +18,12 @@ export interface TileRow {
 /** How the file stores its tiles: a plain `tiles` table, or tippecanoe's `map` + `images` behind a `tiles` view. */
 export type TileSchema = 'table' | 'deduplicated' | 'view';
 
-const TILE_SQL = 'SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
+// CAST: a tile stored as TEXT comes back as its stored bytes, not decoded (and re-encoded) as UTF-8.
+const TILE_SQL =
+  'SELECT CAST(tile_data AS BLOB) AS tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
 const TILE_ID_SQL = 'SELECT tile_id FROM map WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
 const ALL_TILES_SQL =
-  'SELECT zoom_level AS z, tile_column AS x, tile_row AS y, tile_data AS data FROM tiles ORDER BY zoom_level, tile_column, tile_row';
+  'SELECT zoom_level AS z, tile_column AS x, tile_row AS y, CAST(tile_data AS BLOB) AS data FROM tiles ORDER BY zoom_level, tile_column, tile_row';
 
 /**
  * One MBTiles file opened read-only, with its statements prepared once. Reads TMS rows;
@@ -61,7 +63,7 @@ export class MbtilesFile {
     try {
       db = driver.openReadOnly(path);
     } catch (error) {
-      throw new MbtilesError(`cannot open as SQLite: ${messageOf(error)}`);
+      throw new MbtilesError(`cannot open as SQLite: ${messageOf(error)}`, { cause: error });
     }
     try {
       return new MbtilesFile(path, driver, db);
@@ -71,7 +73,7 @@ export class MbtilesFile {
       const hint = /readonly database/.test(messageOf(error))
         ? ' (a WAL-mode file in a read-only folder: SQLite cannot create its -shm file; convert it with sqlite3 FILE "PRAGMA journal_mode=DELETE")'
         : '';
-      throw new MbtilesError(`not a readable MBTiles file: ${messageOf(error)}${hint}`);
+      throw new MbtilesError(`not a readable MBTiles file: ${messageOf(error)}${hint}`, { cause: error });
     }
   }
 

@@ -1,4 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
+import { isWalFile, needsWriteAccess, walCopy } from './read-only-wal.ts';
 import type { Database, Row, SqliteDriver, Statement } from './sqlite.ts';
 
 type Param = null | number | bigint | string | Uint8Array;
@@ -6,11 +8,21 @@ type Param = null | number | bigint | string | Uint8Array;
 /**
  * `node:sqlite` driver, used under Deno (and usable on Node >= 22.5). Its blobs are plain
  * Uint8Array; they are turned into Buffer views (no copy) so Koa sends them as bytes, not JSON.
+ * Busy timeout 0, as for better-sqlite3: a locked file never holds the event loop. Set by
+ * PRAGMA: Deno 2.9's `node:sqlite` waits 5 s by default and ignores the `timeout` option.
  */
 export const nodeSqliteDriver: SqliteDriver = {
   name: 'node:sqlite',
   openReadOnly(path: string): Database {
-    const db = new DatabaseSync(path, { readOnly: true });
+    let db = open(path);
+    try {
+      db.prepare('SELECT count(*) FROM sqlite_master').get(); // WAL mode shows only at the first read
+    } catch (error) {
+      if (needsWriteAccess(error) && isWalFile(path)) {
+        db.close();
+        db = openWithoutShm(path);
+      }
+    }
     return {
       prepare(sql: string): Statement {
         const stmt = db.prepare(sql);
@@ -26,6 +38,33 @@ export const nodeSqliteDriver: SqliteDriver = {
     };
   },
 };
+
+function open(path: string | URL): DatabaseSync {
+  const db = new DatabaseSync(path, { readOnly: true, timeout: 0 });
+  db.exec('PRAGMA busy_timeout = 0');
+  return db;
+}
+
+/**
+ * A WAL-mode file in a folder tilestamp cannot write (SQLite cannot create its `-shm`) is opened
+ * `immutable`: no locks, no `-shm`. Safe here: an in-place change is caught by the source's guard
+ * (size and mtime after every read), and a file with a `-wal` holding content is never taken.
+ * Deno honours URI filenames only with --allow-all; otherwise the file is read into memory.
+ */
+function openWithoutShm(path: string): DatabaseSync {
+  const url = pathToFileURL(path);
+  url.search = 'immutable=1';
+  try {
+    const db = open(url);
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch {
+    const db = new DatabaseSync(':memory:');
+    const bytes = walCopy(path);
+    db.deserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return db;
+  }
+}
 
 function toBuffers(row: Row | undefined): Row | undefined {
   if (row === undefined) return undefined;

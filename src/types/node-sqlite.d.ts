@@ -8,8 +8,10 @@ declare module 'node:sqlite' {
     iterate(...params: SQLInputValue[]): IterableIterator<Record<string, unknown>>;
   }
   class DatabaseSync {
-    constructor(path: string, options?: { readOnly?: boolean; open?: boolean });
+    constructor(path: string | URL, options?: { readOnly?: boolean; open?: boolean; timeout?: number });
     prepare(sql: string): StatementSync;
+    exec(sql: string): void;
+    deserialize(data: Uint8Array): void;
     close(): void;
   }
 }

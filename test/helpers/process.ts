@@ -13,7 +13,8 @@ export interface ServerProcess {
 
 /**
  * Spawns a tilestamp server process (`command args`) from `cwd` (the repository root), waits for its
- * "listening" log line and then for /ready, and returns its URL. Fails after `timeoutMs`.
+ * "listening" log line and then (unless `untilReady` is false) for /ready, and returns its URL.
+ * Fails after `timeoutMs`.
  */
 export function spawnServer(
   command: string,
@@ -21,6 +22,7 @@ export function spawnServer(
   env: Record<string, string> = {},
   timeoutMs = 60_000,
   cwd = REPO,
+  untilReady = true,
 ): Promise<ServerProcess> {
   // A process group of its own, so stop() also reaches what a wrapper (npm, deno task) started.
   const child = spawn(command, args, {
@@ -54,7 +56,7 @@ export function spawnServer(
         const parsed = tryJson(line);
         if (parsed?.msg === 'listening' && typeof parsed.url === 'string') {
           const url = parsed.url;
-          waitReady(url, timeoutMs).then(() => {
+          (untilReady ? waitReady(url, timeoutMs) : Promise.resolve()).then(() => {
             clearTimeout(timer);
             resolve({
               child,

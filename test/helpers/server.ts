@@ -1,3 +1,4 @@
+import type { Clock } from '../../src/clock.ts';
 import type { Config } from '../../src/config.ts';
 import type { Logger } from '../../src/log.ts';
 import { type RunningServer, startServer } from '../../src/server.ts';
@@ -26,7 +27,11 @@ export interface TestServer extends RunningServer {
 }
 
 /** Starts the real server on an ephemeral loopback port over `dataDir` and waits for its first scan. */
-export async function startTestServer(dataDir: string, overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(
+  dataDir: string,
+  overrides: Partial<Config> = {},
+  options: { clock?: Clock } = {},
+): Promise<TestServer> {
   const logger = memoryLogger();
   const config: Config = {
     dataDir,
@@ -47,7 +52,7 @@ export async function startTestServer(dataDir: string, overrides: Partial<Config
     shutdownTimeoutMs: 8000,
     ...overrides,
   };
-  const server = await startServer(config, logger, betterSqliteDriver);
+  const server = await startServer(config, logger, betterSqliteDriver, options);
   await server.loaded;
   return { ...server, logs: logger.lines, get: (path, init) => fetch(`${server.url}${path}`, init) };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
+import { holdExclusiveLock } from '../helpers/lock.ts';
 import { type ServerProcess, spawnServer } from '../helpers/process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { openSse } from '../helpers/sse.ts';
@@ -93,6 +94,20 @@ describe('under Deno', () => {
       'Deno to close the stream',
     );
     expect(deno.stdout.filter((line) => line.includes('"level":50'))).toEqual([]);
+  });
+
+  it('answers 503 with Retry-After at once for a file locked by another process, and shows it in /health', async () => {
+    const lock = await holdExclusiveLock(join(dir, 'world_cities.mbtiles'));
+    try {
+      const res = await rawRequest(`${deno.url}/tiles/world_cities/0/0/0.pbf`);
+      expect(res.status).toBe(503);
+      expect(header(res, 'retry-after')).toBe('1');
+      const health = json<{ tilesets: Record<string, { busy?: { count: number } }> }>(await rawRequest(`${deno.url}/health`));
+      expect(health.tilesets.world_cities?.busy).toMatchObject({ count: 1 });
+    } finally {
+      await lock.release();
+    }
+    expect((await rawRequest(`${deno.url}/tiles/world_cities/0/0/0.pbf`)).status).toBe(200);
   });
 
   // Last: it changes the folder both servers read.

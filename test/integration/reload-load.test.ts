@@ -118,7 +118,8 @@ describe('swapping under load', () => {
         await waitFor(() => Object.values(server.registry.versions())[0] !== before, `swap ${i + 1}`);
       }
     }
-    await sleep(200);
+    // Guard descriptors are closed off the event loop: wait for that, rather than for a while.
+    await waitFor(() => !openFiles().some((f) => f.includes('(deleted)')), 'the replaced files to be closed');
     const now = openFiles();
     expect(now.filter((f) => f.includes('(deleted)'))).toEqual([]);
     // The serving source holds two: SQLite's connection and the guard descriptor.

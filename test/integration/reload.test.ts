@@ -5,12 +5,14 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  symlinkSync,
   unlinkSync,
   utimesSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../helpers/clock.ts';
 import { openFiles } from '../helpers/fds.ts';
 import {
   copyFixture,
@@ -41,10 +43,14 @@ afterEach(async () => {
 });
 
 /** A temporary data folder with `files` (fixture names, or [fixture, as]) and a watching server over it. */
-async function setup(files: (string | [string, string])[], overrides: Parameters<typeof startTestServer>[1] = {}) {
+async function setup(
+  files: (string | [string, string])[],
+  overrides: Parameters<typeof startTestServer>[1] = {},
+  clock?: ManualClock,
+) {
   const dir = tempDir();
   for (const f of files) Array.isArray(f) ? copyFixture(f[0], dir, f[1]) : copyFixture(f, dir);
-  const server = await startTestServer(dir, { watch: true, pollMs: 0, settleMs: 150, ...overrides });
+  const server = await startTestServer(dir, { watch: true, pollMs: 0, settleMs: 150, ...overrides }, { clock });
   cleanups.push(() => removeDir(dir));
   cleanups.push(() => server.close());
   return { dir, server };
@@ -109,7 +115,7 @@ describe('reload triggers', () => {
         ),
       'the touched file to be re-checked',
     );
-    await sleep(800); // past the settle time: the regular pass has looked too
+    await server.rescan('test'); // a regular pass (with its settle time) has looked too
     stop = true;
     await Promise.all(running);
     expect(await versionOf(server, 'world_cities')).toBe(before);
@@ -197,30 +203,71 @@ describe('reload triggers', () => {
   });
 
   it('waits for a file written slowly in chunks, and never takes it half-written', async () => {
-    const { dir, server } = await setup([], { settleMs: 500 });
+    // The reloader's clock moves only here, by half the settle time per chunk: however slow the
+    // machine, a write always falls between two looks that would otherwise take the file.
+    const clock = new ManualClock();
+    const { dir, server } = await setup([], { settleMs: 500 }, clock);
     const bytes = readFileSync(join(FIXTURES, 'countries.mbtiles'));
     const fd = openSync(join(dir, 'slow.mbtiles'), 'w');
     const chunk = Math.ceil(bytes.length / 12);
     for (let offset = 0; offset < bytes.length; offset += chunk) {
       writeSync(fd, bytes, offset, Math.min(chunk, bytes.length - offset));
-      await sleep(200);
+      clock.advance(250);
       const entry = (await health(server)).slow;
       expect(entry?.state, `after ${offset + chunk} of ${bytes.length} bytes`).not.toBe('failed');
       expect(entry?.state).not.toBe('ok');
     }
     closeSync(fd);
-    await waitFor(async () => (await health(server)).slow?.state === 'ok', 'the finished file');
+    await waitFor(async () => {
+      clock.advance(500);
+      return (await health(server)).slow?.state === 'ok';
+    }, 'the finished file');
     expect(server.logs.some((l) => l.fields.tileset === 'slow' && l.level === 'error')).toBe(false);
   });
 
-  it('does not take a file while a -journal with content lies beside it', async () => {
+  it('shows a file with a hot -journal beside it as waiting (warned once), and takes it when the journal goes', async () => {
     const { dir, server } = await setup([]);
     writeBytes(join(dir, 'busy.mbtiles-journal'), 'a hot journal');
     copyFixture('world_cities.mbtiles', dir, 'busy.mbtiles');
-    await sleep(800);
-    expect((await health(server)).busy).toBeUndefined();
+    await waitFor(async () => (await health(server)).busy?.state === 'waiting', 'the file to be waiting');
+    expect((await health(server)).busy?.reason).toBe('hot journal beside the file');
+    await server.rescan('test', true); // looked at again: still waiting, no second warning
+    expect((await health(server)).busy?.state).toBe('waiting');
+    expect(server.logs.filter((l) => l.level === 'warn' && l.fields.tileset === 'busy')).toHaveLength(1);
+    expect((await rawRequest(`${server.url}/tiles/busy/0/0/0.pbf`)).status).toBe(503);
     unlinkSync(join(dir, 'busy.mbtiles-journal'));
     await waitFor(async () => (await health(server)).busy?.state === 'ok', 'the file once the journal is gone');
+  });
+
+  it('forgets a file that was busy at start once it is deleted (never "loading" forever)', async () => {
+    const dir = tempDir();
+    cleanups.push(() => removeDir(dir));
+    copyFixture('world_cities.mbtiles', dir, 'busy.mbtiles');
+    copyFixture('countries.mbtiles', dir);
+    writeBytes(join(dir, 'busy.mbtiles-journal'), 'a hot journal');
+    const server = await startTestServer(dir, { watch: true, settleMs: 150 });
+    cleanups.push(() => server.close());
+    expect((await health(server)).busy?.state).toBe('waiting');
+    unlinkSync(join(dir, 'busy.mbtiles'));
+    unlinkSync(join(dir, 'busy.mbtiles-journal'));
+    await waitFor(async () => (await health(server)).busy === undefined, 'the deleted file to leave /health');
+    expect((await rawRequest(`${server.url}/tiles/busy/0/0/0.pbf`)).status).toBe(404);
+    expect((await health(server)).countries?.state).toBe('ok');
+  });
+
+  it('lists skipped names and dangling symbolic links in /health, with reasons', async () => {
+    const { dir, server } = await setup(['world_cities.mbtiles']);
+    copyFixture('countries.mbtiles', dir, 'bad name.mbtiles');
+    symlinkSync(join(dir, 'nowhere.mbtiles'), join(dir, 'dangling.mbtiles'));
+    await server.rescan('test');
+    const seen = json<{ skipped?: { name: string; reason: string }[] }>(await rawRequest(`${server.url}/health`));
+    expect(seen.skipped).toEqual([
+      { name: 'bad name.mbtiles', reason: expect.stringMatching(/not a valid id/) },
+      { name: 'dangling.mbtiles', reason: 'dangling symbolic link' },
+    ]);
+    unlinkSync(join(dir, 'dangling.mbtiles'));
+    await server.rescan('test');
+    expect(json<{ skipped?: unknown[] }>(await rawRequest(`${server.url}/health`)).skipped).toHaveLength(1);
   });
 
   it('finds changes by polling alone when file events do not arrive (bind mounts, NFS)', async () => {
@@ -234,20 +281,26 @@ describe('reload triggers', () => {
     const dir = tempDir();
     cleanups.push(() => removeDir(dir));
     copyFixture('countries.mbtiles', dir);
-    const proc = await spawnServer('node', [join(REPO, 'dist/cli.js'), 'serve', '--no-watch', '--settle-ms', '100'], {
-      TILESTAMP_DATA: dir,
-      TILESTAMP_PORT: '0',
-      TILESTAMP_HOST: '127.0.0.1',
-    });
+    const proc = await spawnServer(
+      'node',
+      [join(REPO, 'dist/cli.js'), 'serve', '--no-watch', '--settle-ms', '100', '--log-level', 'debug'],
+      {
+        TILESTAMP_DATA: dir,
+        TILESTAMP_PORT: '0',
+        TILESTAMP_HOST: '127.0.0.1',
+      },
+    );
     cleanups.push(async () => void (await proc.stop()));
     const version = async () =>
       json<{ tilesets: Record<string, string> }>(await rawRequest(`${proc.url}/api/tile-version`)).tilesets.countries;
     const before = await version();
     renameOver('countries-v2.mbtiles', join(dir, 'countries.mbtiles'));
-    await sleep(1_000);
     expect(await version()).toBe(before);
     proc.child.kill('SIGHUP');
     await waitFor(async () => (await version()) !== before, 'the SIGHUP rescan');
+    // No pass but the first and the one SIGHUP asked for looked at anything.
+    const passes = proc.stdout.map((l) => JSON.parse(l)).filter((l) => l.msg === 'rescan');
+    expect(passes.map((l) => l.reason)).toEqual(['start', 'SIGHUP']);
   });
 });
 
@@ -287,7 +340,7 @@ describe('in-place overwrite', () => {
       await sleep(20);
     }
     closeSync(fd);
-    await sleep(1_500); // past the settle time
+    await server.rescan('test'); // a regular pass, settle time included, has looked at the result
     done = true;
     await Promise.all(clients);
     expect(wrong).toEqual([]);
