@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { type AddressInfo, createServer } from 'node:net';
 import process from 'node:process';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
@@ -127,8 +128,11 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
     }
   };
 
+  // Every worker must listen on the same port: with --port 0, one is picked here. (Node's cluster
+  // would share port 0 by itself; Deno's gives each worker a port of its own.)
+  const port = config.port === 0 ? await freePort(config.host) : config.port;
   const fork = (slot: Slot) => {
-    const worker = cluster.fork({ TILESTAMP_WORKER_SLOT: String(slot.number) });
+    const worker = cluster.fork({ TILESTAMP_WORKER_SLOT: String(slot.number), TILESTAMP_WORKER_PORT: String(port) });
     slot.worker = worker;
     slot.startedAt = Date.now();
     worker.on('message', (message) => onMessage(worker, message));
@@ -186,6 +190,18 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
       });
   };
   return { done, stop, rescan };
+}
+
+/** A port nothing listens on now, on `host`. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** Prometheus text of the primary's and every worker's metrics together (primary first: see `aggregator: 'first'`). */

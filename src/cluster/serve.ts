@@ -13,18 +13,19 @@ import { runWorker } from './worker.ts';
  */
 export async function serveCluster(config: Config): Promise<number> {
   const logger = createLogger(config.logLevel);
-  if (isDeno()) {
-    process.stderr.write(
-      'tilestamp: --workers above 1 needs node:cluster, which Deno does not provide; run with Node, or one process per container\n',
-    );
-    return 2;
-  }
   const driver = await loadSqliteDriver();
   if (cluster.isPrimary) {
     let primary: Awaited<ReturnType<typeof runPrimary>>;
     try {
       primary = await runPrimary(config, logger, driver);
     } catch (error) {
+      if (isDeno() && (error as Error).name === 'NotCapable') {
+        // Deno's node:cluster forks the deno binary: that needs --allow-run (deno task start has it).
+        process.stderr.write(
+          `tilestamp: --workers ${config.workers} under Deno needs --allow-run to start the workers: ${messageOf(error)}\n`,
+        );
+        return 2;
+      }
       logger.error({ err: messageOf(error) }, 'cannot start');
       process.stderr.write(`tilestamp: ${messageOf(error)}\n`);
       return 1;

@@ -41,8 +41,9 @@ export async function runWorker(
   const synced = new Set<() => void>();
   const metricRequests = new Map<number, (text: string) => void>();
   let nextRequest = 1;
+  const port = Number(process.env.TILESTAMP_WORKER_PORT ?? config.port);
   const http = await startHttp({
-    config,
+    config: { ...config, port },
     logger,
     driver: driver.name,
     recheck: (id) =>

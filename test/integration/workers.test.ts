@@ -17,36 +17,17 @@ interface Health {
   tilesets: Record<string, { state: string; version?: string }>;
 }
 
+const DENO = join(REPO, 'node_modules/deno/deno');
+const FLAGS = ['--port', '0', '--host', '127.0.0.1', '--workers', '2', '--settle-ms', '100', '--poll-interval', '0.5'];
+
+/** Node runs the built CLI; Deno runs `deno task start` on src/, as each runtime's users do. */
+const RUNTIMES: [string, (dir: string) => Promise<ServerProcess>][] = [
+  ['Node', (dir) => spawnServer(process.execPath, [join(REPO, 'dist/cli.js'), 'serve', '--data', dir, ...FLAGS])],
+  ['Deno', (dir) => spawnServer(DENO, ['task', '--quiet', 'start', '--data', dir, ...FLAGS], {}, 120_000)],
+];
+
 let dir: string;
 let server: ServerProcess;
-
-beforeAll(async () => {
-  dir = tempDir();
-  copyFixture('countries.mbtiles', dir);
-  server = await spawnServer(process.execPath, [
-    join(REPO, 'dist/cli.js'),
-    'serve',
-    '--data',
-    dir,
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--workers',
-    '2',
-    '--settle-ms',
-    '100',
-    '--poll-interval',
-    '0.5',
-    '--log-level',
-    'info',
-  ]);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  removeDir(dir);
-});
 
 function get(path: string, agent: Agent | false): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -70,15 +51,31 @@ async function healthByWorker(): Promise<Map<number, Health>> {
   return seen;
 }
 
+/** /health of both workers; waits while one is still starting (each listens when it is ready). */
 async function healthOfEveryWorker(): Promise<Map<number, Health>> {
-  const seen = await healthByWorker();
+  let seen = new Map<number, Health>();
+  await waitFor(async () => {
+    seen = await healthByWorker();
+    return seen.size === 2;
+  }, 'both workers to answer');
   expect([...seen.keys()].sort()).toEqual([1, 2]);
   return seen;
 }
 
 const logged = (message: string) => server.stdout.filter((line) => line.includes(`"msg":"${message}"`));
 
-describe('--workers 2', () => {
+describe.each(RUNTIMES)('--workers 2 under %s', (_runtime, start) => {
+  beforeAll(async () => {
+    dir = tempDir();
+    copyFixture('countries.mbtiles', dir);
+    server = await start(dir);
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    removeDir(dir);
+  });
+
   it('runs two workers on one port, each listed in /health, serving what the primary versioned once', async () => {
     const workers = await healthOfEveryWorker();
     for (const health of workers.values()) {
