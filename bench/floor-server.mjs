@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import Koa from 'koa';
 
@@ -16,21 +17,25 @@ if (!['bare', 'koa'].includes(kind) || !manifestPath || !port) {
   process.exit(2);
 }
 
-/** { file, contentType, tiles: [[path, z, x, tmsRow]] } written by the benchmark. */
+/** { file, contentType, acceptEncoding, tiles: [[path, z, x, tmsRow]] } written by the benchmark. */
 const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
 const tiles = new Map();
 const db = new Database(manifest.file, { readonly: true });
 const read = db.prepare('SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?').pluck();
+const accepted = (manifest.acceptEncoding ?? '').split(',').map((e) => e.trim().split(';')[0]);
 for (const [path, z, x, row] of manifest.tiles) {
-  const body = read.get(z, x, row);
+  let body = read.get(z, x, row);
+  const stored = body[0] === 0x1f && body[1] === 0x8b ? 'gzip' : body[0] === 0x78 ? 'deflate' : undefined;
+  const encoding = stored && accepted.includes(stored) ? stored : undefined;
+  // The bench sends one Accept-Encoding to every server: decide once what a negotiating server would send.
+  if (stored && !encoding) body = stored === 'gzip' ? gunzipSync(body) : inflateSync(body);
   const headers = {
     'Content-Type': manifest.contentType,
     'Content-Length': String(body.length),
     'Cache-Control': 'public, max-age=31536000, immutable',
     ETag: `"${createHash('sha1').update(body).digest('base64url')}"`,
   };
-  if (body[0] === 0x1f && body[1] === 0x8b) headers['Content-Encoding'] = 'gzip';
-  else if (body[0] === 0x78) headers['Content-Encoding'] = 'deflate';
+  if (encoding) headers['Content-Encoding'] = encoding;
   tiles.set(path, { body, headers, etag: headers.ETag });
 }
 db.close();

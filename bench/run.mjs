@@ -3,14 +3,22 @@
 // tile URLs at random. Alternating rounds, medians. Prints a markdown table, writes a JSON file.
 // Asserts nothing. Settings (environment): see README "Performance".
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bigSet, sampleSet, tileCoords } from './lib/datasets.mjs';
 import { groupRss, httpGet, killAll, killChildrenOnExit } from './lib/processes.mjs';
 import { addRatios, describeRun, markdownTable, summarize } from './lib/report.mjs';
-import { SERVERS, startFloor, startTileserverGl, startTilestamp, tileserverGlPaths, tilestampPaths } from './lib/servers.mjs';
+import {
+  CLI,
+  SERVERS,
+  startFloor,
+  startTileserverGl,
+  startTilestamp,
+  tileserverGlPaths,
+  tilestampPaths,
+} from './lib/servers.mjs';
 import { installTileserverGl } from './lib/tileserver-gl.mjs';
 import { haveWrk, runWrk } from './lib/wrk.mjs';
 
@@ -63,12 +71,12 @@ const result = {
       .join(' '),
   },
   settings,
-  tilestamp: gitDescribe(),
+  tilestamp: env.BENCH_CLI ? `${gitDescribe(dirname(dirname(CLI)))} (${CLI})` : gitDescribe(ROOT),
   startedAt: new Date().toISOString(),
   sets: [],
 };
 
-const tsgl = settings.tileserverGl ? await installTileserverGl(dir, log) : { error: 'skipped (BENCH_TSGL=0)' };
+const tsgl = settings.tileserverGl ? await installTileserverGl(dir, log) : { error: 'skipped: BENCH_TSGL=0' };
 if (tsgl.error) log(`tileserver-gl-light: ${tsgl.error}`);
 
 const makers = {
@@ -113,26 +121,37 @@ async function benchSet(set) {
   row('tilestamp').urls = ownUrls;
 
   const starts = {
-    ceiling: async () => ({ ...(await startFloor('bare', set, paths, coords, contentType, work)), urls: ownUrls }),
-    koa: async () => ({ ...(await startFloor('koa', set, paths, coords, contentType, work)), urls: ownUrls }),
+    ceiling: async () => ({
+      ...(await startFloor('bare', set, paths, coords, contentType, settings.acceptEncoding, work)),
+      urls: ownUrls,
+    }),
+    koa: async () => ({
+      ...(await startFloor('koa', set, paths, coords, contentType, settings.acceptEncoding, work)),
+      urls: ownUrls,
+    }),
     'tilestamp-w2': async () => {
       const two = await startTilestamp(set, ['--workers', '2']);
       return two.unavailable ? { status: two.unavailable } : { ...two, urls: ownUrls };
     },
+    'tilestamp-base': async () => {
+      const base = await startTilestamp(set, [], env.BENCH_BASELINE_CLI);
+      return { ...base, urls: writeUrls(`${set.name}-base`, await tilestampPaths(base.port, id, coords)) };
+    },
     tsgl: async () => {
       if (tsgl.error) return { status: `n/a (${tsgl.error})` };
       const started = await startTileserverGl(tsgl, set, id, work);
-      return { ...started, urls: writeUrls(`${set.name}-tsgl`, tileserverGlPaths(id, ext, coords)), paths: 'tsgl' };
+      return { ...started, urls: writeUrls(`${set.name}-tsgl`, tileserverGlPaths(id, ext, coords)) };
     },
   };
   for (const [key, start] of Object.entries(starts)) {
+    if (!row(key)) continue;
     try {
       Object.assign(row(key), await start());
     } catch (error) {
       row(key).status = `failed to start: ${error.message}`;
     }
   }
-  const pathsOf = (r) => (r.key === 'tsgl' ? tileserverGlPaths(id, ext, coords) : paths);
+  const pathsOf = (r) => readFileSync(r.urls, 'utf8').trim().split('\n');
   for (const r of rows.filter((r) => r.port)) {
     const bad = await checkAnswers(r.port, pathsOf(r));
     if (bad) {
@@ -278,9 +297,14 @@ function describeSets(res) {
     .join('\n');
 }
 
-function gitDescribe() {
+/** The commit of the measured checkout, `-dirty` when it has uncommitted changes. */
+function gitDescribe(cwd) {
   try {
-    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['describe', '--always', '--dirty'], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return 'unknown';
   }

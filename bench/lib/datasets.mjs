@@ -20,7 +20,7 @@ export function seededRandom(seed) {
 
 /**
  * Every tile of `file` the servers can serve, as XYZ `[z, x, y, tmsRow]`, shuffled with a fixed
- * seed; `limit` keeps the first ones (the random sample of a big file). Tiles outside the tile
+ * seed; `limit` keeps a random sample of a big file, with a few tiles of every zoom. Tiles outside the tile
  * grid (GDAL writes some across the antimeridian) are left out: no server answers them.
  */
 export function tileCoords(file, limit = Number.POSITIVE_INFINITY) {
@@ -36,7 +36,15 @@ export function tileCoords(file, limit = Number.POSITIVE_INFINITY) {
       const j = Math.floor(random() * (i + 1));
       [coords[i], coords[j]] = [coords[j], coords[i]];
     }
-    return coords.slice(0, limit);
+    if (coords.length <= limit) return coords;
+    // A sample still walks every zoom: the first few tiles of each zoom, then the rest at random.
+    const perZoom = new Map();
+    const first = coords.filter(([z]) => {
+      perZoom.set(z, (perZoom.get(z) ?? 0) + 1);
+      return perZoom.get(z) <= 4;
+    });
+    const taken = new Set(first);
+    return [...first, ...coords.filter((c) => !taken.has(c))].slice(0, limit);
   } finally {
     db.close();
   }

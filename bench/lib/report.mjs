@@ -58,7 +58,7 @@ export function markdownTable(result) {
         continue;
       }
       const r = row.ratios;
-      const spread = `±${(((s.maxRps - s.minRps) / 2 / s.rps) * 100).toFixed(0)} %`;
+      const spread = row.rounds.length > 1 ? `±${(((s.maxRps - s.minRps) / 2 / s.rps) * 100).toFixed(0)} %` : '–';
       const errors = s.errors > 0 ? ` (${int(s.errors)} errors)` : '';
       const revalidate = row.summary304 ? int(row.summary304.rps) : (row.status304 ?? '–');
       const rss = row.rss

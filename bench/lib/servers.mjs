@@ -6,7 +6,8 @@ import { freePort, httpGet, startProcess, waitReady } from './processes.mjs';
 import { writeTileserverGlConfig } from './tileserver-gl.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli.js');
+/** The tilestamp measured: this checkout's build, or another one's (`BENCH_CLI=…/dist/cli.js`). */
+export const CLI = process.env.BENCH_CLI || join(ROOT, 'dist', 'cli.js');
 const FLOOR = join(ROOT, 'bench', 'floor-server.mjs');
 const READY_MS = 180_000;
 
@@ -18,14 +19,18 @@ export const SERVERS = [
   { key: 'tilestamp-w2', label: 'tilestamp --workers 2' },
   { key: 'tsgl', label: 'tileserver-gl-light 5.6.0' },
 ];
+if (process.env.BENCH_BASELINE_CLI) {
+  // Before and after a change in one run: another build of tilestamp, 1 worker.
+  SERVERS.splice(4, 0, { key: 'tilestamp-base', label: `tilestamp baseline (${process.env.BENCH_BASELINE_CLI}), 1 worker` });
+}
 
 /**
  * Starts tilestamp over `set.folder`; resolves `{ proc, port }`, or `{ unavailable }` when this
  * checkout rejects `extraArgs` (exit code 2 at start: an option it does not know yet).
  */
-export async function startTilestamp(set, extraArgs = []) {
+export async function startTilestamp(set, extraArgs = [], cli = CLI) {
   const port = await freePort();
-  const args = [CLI, 'serve', '--data', set.folder, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'];
+  const args = [cli, 'serve', '--data', set.folder, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'];
   const proc = startProcess(process.execPath, [...args, ...extraArgs]);
   try {
     await waitReady(proc, port, '/ready', READY_MS);
@@ -47,10 +52,10 @@ export async function tilestampPaths(port, id, coords) {
 }
 
 /** The node:http ceiling or the Koa floor over the same paths and bytes (`kind`: bare or koa). */
-export async function startFloor(kind, set, paths, coords, contentType, workDir) {
+export async function startFloor(kind, set, paths, coords, contentType, acceptEncoding, workDir) {
   const manifest = join(workDir, `${set.name}-floor.json`);
   const tiles = coords.map(([z, x, , row], i) => [paths[i], z, x, row]);
-  writeFileSync(manifest, JSON.stringify({ file: set.file, contentType, tiles }));
+  writeFileSync(manifest, JSON.stringify({ file: set.file, contentType, acceptEncoding, tiles }));
   const port = await freePort();
   const proc = startProcess(process.execPath, [FLOOR, kind, manifest, String(port)]);
   await waitReady(proc, port, '/ready', READY_MS);
