@@ -162,11 +162,12 @@ async function benchSet(set) {
   }
   const live = rows.filter((r) => r.port);
 
-  for (const r of live) await runWrk(r.port, r.urls, { ...wrkOptions(), seconds: 1 }); // warm-up, not kept
+  const warmUp = (r) => runWrk(r.port, r.urls, { ...wrkOptions(), seconds: 1 });
+  await alternate(live, 1, warmUp, `${set.name} warm-up (not kept)`);
   const rounds = await alternate(live, settings.rounds, (r) => runWrk(r.port, r.urls, wrkOptions()), `${set.name} 200`);
 
-  for (const r of live) {
-    const etags = await etagFile(r, pathsOf(r));
+  for (const r of live.filter((r) => !r.failed)) {
+    const etags = await etagFile(r, pathsOf(r)).catch((error) => `n/a (${error.message})`);
     if (typeof etags === 'string') r.status304 = etags;
     else r.urls304 = etags.file;
   }
@@ -178,7 +179,7 @@ async function benchSet(set) {
     `${set.name} 304`,
   );
 
-  for (const r of live) {
+  for (const r of live.filter((r) => !r.failed)) {
     r.rss = groupRss(r.proc.pid);
     if (r.key.startsWith('tilestamp')) r.cache = await cacheRatio(r.port);
   }
@@ -191,8 +192,8 @@ async function benchSet(set) {
     status304: r.status304,
     rounds: rounds.get(r),
     rounds304: rounds304.get(r),
-    summary: summarize(rounds.get(r) ?? []),
-    summary304: summarize(rounds304.get(r) ?? []),
+    summary: r.status ? undefined : summarize(rounds.get(r) ?? []),
+    summary304: r.status304 ? undefined : summarize(rounds304.get(r) ?? []),
     rss: r.rss,
     cache: r.cache,
   }));
@@ -206,7 +207,19 @@ async function alternate(rows, count, run, what) {
   for (let round = 0; round < count; round++) {
     for (let i = 0; i < rows.length; i++) {
       const r = rows[(i + round) % rows.length];
-      const one = await run(r);
+      if (r.failed) continue;
+      let one;
+      try {
+        one = await run(r);
+      } catch (error) {
+        // A server that dies or hangs under load is a finding, not a reason to lose the others' figures.
+        r.failed = true;
+        const why = `failed under load (${what}): ${error.message}`;
+        if (what.endsWith('304')) r.status304 = why;
+        else r.status = why;
+        log(`${what} ${r.label}: ${why}`);
+        continue;
+      }
       results.get(r).push(one);
       const errors = one.errors ? `, ${one.errors} errors` : '';
       log(
