@@ -98,6 +98,9 @@ for (const name of settings.sets) {
 }
 
 result.finishedAt = new Date().toISOString();
+result.machine.loadAverageAtEnd = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 const out = env.BENCH_OUT ?? join(dir, `bench-${result.startedAt.replace(/[:.]/g, '-')}.json`);
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(`\n${describeRun(result)}\n\n${markdownTable(result)}\n\n${describeSets(result)}\nJSON: ${out}\n`);
@@ -220,6 +223,7 @@ async function alternate(rows, count, run, what) {
         log(`${what} ${r.label}: ${why}`);
         continue;
       }
+      one.loadAverage = loadavg()[0]; // the machine is shared: a busy minute shows here
       results.get(r).push(one);
       const errors = one.errors ? `, ${one.errors} errors` : '';
       log(

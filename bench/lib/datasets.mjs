@@ -39,10 +39,15 @@ export function tileCoords(file, limit = Number.POSITIVE_INFINITY) {
     if (coords.length <= limit) return coords;
     // A sample still walks every zoom: the first few tiles of each zoom, then the rest at random.
     const perZoom = new Map();
-    const first = coords.filter(([z]) => {
-      perZoom.set(z, (perZoom.get(z) ?? 0) + 1);
-      return perZoom.get(z) <= 4;
+    const ranked = coords.map((c) => {
+      perZoom.set(c[0], (perZoom.get(c[0]) ?? 0) + 1);
+      return { c, rank: perZoom.get(c[0]) };
     });
+    // one of each zoom, then a second of each, … (stable sort: still in random order within a rank)
+    const first = ranked
+      .filter((t) => t.rank <= 4)
+      .sort((a, b) => a.rank - b.rank)
+      .map((t) => t.c);
     const taken = new Set(first);
     return [...first, ...coords.filter((c) => !taken.has(c))].slice(0, limit);
   } finally {

@@ -80,7 +80,8 @@ export function describeRun(result) {
   const m = result.machine;
   const s = result.settings;
   return (
-    `${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}, load average ${m.loadAverage} at start; ` +
+    `${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}, ` +
+    `load average ${m.loadAverage} at start, ${m.loadAverageAtEnd} at end; ` +
     `wrk -t${s.threads} -c${s.connections} -d${s.seconds}s${s.acceptEncoding ? ` -H 'Accept-Encoding: ${s.acceptEncoding}'` : ''}, ` +
     `${s.rounds} alternating round(s), 304 walk ${s.seconds304} s; tilestamp ${result.tilestamp}`
   );
