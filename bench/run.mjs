@@ -146,14 +146,19 @@ async function benchSet(set) {
       return { ...started, urls: writeUrls(`${set.name}-tsgl`, tileserverGlPaths(id, ext, coords)) };
     },
   };
-  for (const [key, start] of Object.entries(starts)) {
-    if (!row(key)) continue;
-    try {
-      Object.assign(row(key), await start());
-    } catch (error) {
-      row(key).status = `failed to start: ${error.message}`;
-    }
-  }
+  // Started together (nothing is measured yet): each digests or loads the data set meanwhile.
+  await Promise.all(
+    Object.entries(starts)
+      .filter(([key]) => row(key))
+      .map(([key, start]) =>
+        start().then(
+          (started) => Object.assign(row(key), started),
+          (error) => {
+            row(key).status = `failed to start: ${error.message}`;
+          },
+        ),
+      ),
+  );
   const pathsOf = (r) => readFileSync(r.urls, 'utf8').trim().split('\n');
   for (const r of rows.filter((r) => r.port)) {
     const bad = await checkAnswers(r.port, pathsOf(r));
@@ -169,11 +174,15 @@ async function benchSet(set) {
   await alternate(live, 1, warmUp, `${set.name} warm-up (not kept)`);
   const rounds = await alternate(live, settings.rounds, (r) => runWrk(r.port, r.urls, wrkOptions()), `${set.name} 200`);
 
-  for (const r of live.filter((r) => !r.failed)) {
-    const etags = await etagFile(r, pathsOf(r)).catch((error) => `n/a (${error.message})`);
-    if (typeof etags === 'string') r.status304 = etags;
-    else r.urls304 = etags.file;
-  }
+  await Promise.all(
+    live
+      .filter((r) => !r.failed)
+      .map(async (r) => {
+        const etags = await etagFile(r, pathsOf(r)).catch((error) => `n/a (${error.message})`);
+        if (typeof etags === 'string') r.status304 = etags;
+        else r.urls304 = etags.file;
+      }),
+  );
   const live304 = live.filter((r) => r.urls304);
   const rounds304 = await alternate(
     live304,

@@ -111,8 +111,19 @@ export function runToEnd(command, args, { timeoutMs, cwd, env } = {}) {
   });
 }
 
-/** A port free on 127.0.0.1 right now (the server is started on it a moment later). */
-export function freePort() {
+const givenPorts = new Set();
+
+/** A port free on 127.0.0.1 right now and not handed out before (the server takes it a moment later). */
+export async function freePort() {
+  for (;;) {
+    const port = await anyFreePort();
+    if (givenPorts.has(port)) continue;
+    givenPorts.add(port);
+    return port;
+  }
+}
+
+function anyFreePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
