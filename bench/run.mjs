@@ -25,7 +25,13 @@ import { haveWrk, runWrk } from './lib/wrk.mjs';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
-const num = (name, fallback) => (env[name] === undefined || env[name] === '' ? fallback : Number(env[name]));
+const num = (name, fallback) => {
+  if (env[name] === undefined || env[name] === '') return fallback;
+  const value = Number(env[name]);
+  if (Number.isInteger(value) && value > 0) return value;
+  process.stderr.write(`bench: ${name} must be a whole number above 0, got ${JSON.stringify(env[name])}\n`);
+  process.exit(2);
+};
 const settings = {
   quick,
   // Many short alternating rounds rather than few long ones: on a shared machine a burst of someone
@@ -42,6 +48,12 @@ const settings = {
   sets: (env.BENCH_SETS ?? 'vector,raster,big').split(','),
   tileserverGl: env.BENCH_TSGL !== '0',
 };
+const SET_NAMES = ['vector', 'raster', 'big', 'cities'];
+const unknownSet = settings.sets.find((name) => !SET_NAMES.includes(name));
+if (unknownSet !== undefined) {
+  process.stderr.write(`bench: BENCH_SETS names ${JSON.stringify(unknownSet)}; the data sets are ${SET_NAMES.join(', ')}\n`);
+  process.exit(2);
+}
 const dir = env.BENCH_DIR ?? '/tmp/tilestamp-bench';
 const timeoutMs = num('BENCH_TIMEOUT', 30 * 60) * 1000;
 const log = (line) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -89,7 +101,6 @@ const makers = {
   cities: () => sampleSet(dir, 'cities', join(ROOT, 'test', 'fixtures', 'world_cities.mbtiles')),
 };
 for (const name of settings.sets) {
-  if (!makers[name]) throw new Error(`BENCH_SETS: unknown data set ${name} (vector, raster, big, cities)`);
   const set = makers[name]();
   try {
     result.sets.push(await benchSet(set));
