@@ -67,8 +67,8 @@ export function startProcess(command, args, { cwd, env } = {}) {
     pid: child.pid,
     exited,
     output: () => output,
-    /** SIGTERM to the group, SIGKILL after `graceMs`. */
-    async stop(graceMs = 3_000) {
+    /** SIGTERM to the group, SIGKILL after `graceMs` (longer when a CPU profile must be written). */
+    async stop(graceMs = process.env.BENCH_CPU_PROF ? 30_000 : 3_000) {
       killGroup(child.pid, 'SIGTERM');
       const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), graceMs);
       await exited;

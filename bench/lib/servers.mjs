@@ -31,7 +31,10 @@ if (process.env.BENCH_BASELINE_CLI) {
 export async function startTilestamp(set, extraArgs = [], cli = CLI) {
   const port = await freePort();
   const args = [cli, 'serve', '--data', set.folder, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'];
-  const proc = startProcess(process.execPath, [...args, ...extraArgs]);
+  // BENCH_CPU_PROF=DIR: every tilestamp process (cluster workers inherit it) writes a .cpuprofile
+  // there when stopped; profiling slows it, so such a run's figures are for the profile only.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const proc = startProcess(process.execPath, [...profile, ...args, ...extraArgs]);
   try {
     await waitReady(proc, port, '/ready', READY_MS);
   } catch (error) {
