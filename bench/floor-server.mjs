@@ -40,8 +40,12 @@ for (const [path, z, x, row] of manifest.tiles) {
 }
 db.close();
 
+/** One JSON line, as tilestamp logs it, so that tests can wait for it. */
+const announce = (server) =>
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${server.address().port}` })}\n`);
+
 if (kind === 'bare') {
-  createServer((req, res) => {
+  const server = createServer((req, res) => {
     const tile = tiles.get(req.url);
     if (tile === undefined) {
       res.writeHead(req.url === '/ready' ? 200 : 404).end();
@@ -50,7 +54,8 @@ if (kind === 'bare') {
     } else {
       res.writeHead(200, tile.headers).end(tile.body);
     }
-  }).listen(Number(port), '127.0.0.1');
+  });
+  server.listen(Number(port), '127.0.0.1', () => announce(server));
 } else {
   const app = new Koa();
   app.use((ctx) => {
@@ -65,5 +70,5 @@ if (kind === 'bare') {
       ctx.body = tile.body;
     }
   });
-  app.listen(Number(port), '127.0.0.1');
+  const server = app.listen(Number(port), '127.0.0.1', () => announce(server));
 }
