@@ -15,6 +15,9 @@ COPY package.json package-lock.json ./
 # none (its native binary is an optional dependency). When better-sqlite3's prebuilt binary cannot
 # be downloaded, node-gyp compiles it against the headers installed next to node (official image:
 # /usr/local/include/node; Debian's nodejs: /usr/include/node) rather than downloading headers.
+# Behind a TLS-intercepting proxy npm needs its CA: --build-arg npm_config_cafile=/run/proxy-ca.crt
+# with the CA bundle mounted there for the build only (README, Docker). Unset, npm's defaults hold.
+ARG npm_config_cafile
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && nodedir="$(node -p 'require("node:path").resolve(process.execPath, "../..")')" \
  && if [ -f "$nodedir/include/node/node.h" ]; then export npm_config_nodedir="$nodedir"; fi \
@@ -24,7 +27,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # Of better-sqlite3's build, keep what its prebuilt package holds: build/Release/better_sqlite3.node
 # (the SQLite sources and object files are ~27 MB). Of maplibre-gl, keep the two files the viewer
-# serves (its other bundles, source maps and sources are ~45 MB).
+# serves (its other bundles, source maps and sources are ~45 MB). npm prune leaves the scope
+# folders of dev-only packages (@biomejs, @types, …) empty: drop them.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && cd /app/node_modules/better-sqlite3 \
@@ -34,10 +38,15 @@ RUN npm run build \
  && mv better_sqlite3.node build/Release/ \
  && cd /app/node_modules/maplibre-gl \
  && find dist -type f ! -name maplibre-gl.js ! -name maplibre-gl.css -delete \
- && rm -rf src build node_modules
+ && rm -rf src build node_modules \
+ && find /app/node_modules -mindepth 1 -maxdepth 1 -type d -empty -delete
 
 # Run: compiled code, production dependencies, static files, the sample tilesets; no compiler, no root.
 FROM ${NODE_IMAGE}
+# Our own labels: over a stand-in base (scripts/docker-base-image.sh), its description would show.
+LABEL org.opencontainers.image.title="tilestamp" \
+      org.opencontainers.image.description="Serves MBTiles vector and raster tiles with content-derived versions in every URL" \
+      org.opencontainers.image.licenses="MIT"
 ENV NODE_ENV=production \
     TILESTAMP_DATA=/data \
     TILESTAMP_PORT=8080 \

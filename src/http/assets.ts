@@ -30,6 +30,8 @@ const FILES: Record<string, { path: () => string; type: string }> = {
   '/vendor/maplibre-gl/maplibre-gl.js': { path: () => join(maplibreDist(), 'maplibre-gl.js'), type: JS },
   '/vendor/maplibre-gl/maplibre-gl.css': { path: () => join(maplibreDist(), 'maplibre-gl.css'), type: 'text/css; charset=utf-8' },
   '/client/tilestamp.js': { path: () => fileURLToPath(new URL('../../static/tilestamp.js', import.meta.url)), type: JS },
+  // Browsers ask for it on every page; without it each viewer load is two 404s.
+  '/favicon.ico': { path: () => fileURLToPath(new URL('../../static/favicon.ico', import.meta.url)), type: 'image/x-icon' },
 };
 
 export const ASSET_ROUTES = Object.keys(FILES);

@@ -305,7 +305,9 @@ export class Reloader {
       file: state,
     });
     for (const warning of source.warnings) logger.warn({ tileset: id, path: state.path }, warning);
-    const outcome = serving ? 'swapped' : 'added';
+    // Same version from another file state (a touch, or the same tiles renamed in): a fresh
+    // handle, but nothing changed for clients, so it is counted and logged as `unchanged`.
+    const outcome = serving === undefined ? 'added' : serving.source.version === source.version ? 'unchanged' : 'swapped';
     logger.info(
       {
         tileset: id,
@@ -318,7 +320,7 @@ export class Reloader {
         bytes: source.digest.bytes,
         ms: Math.round(performance.now() - started),
       },
-      serving ? 'tileset swapped' : 'tileset loaded',
+      { added: 'tileset loaded', swapped: 'tileset swapped', unchanged: 'tileset unchanged' }[outcome],
     );
     this.deps.onOutcome?.(outcome, id);
   }

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import MBTiles from '@mapbox/mbtiles';
 import Database from 'better-sqlite3';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -145,37 +145,44 @@ export function gdalVector(dir: string, name: string): string {
   }
 }
 
-function promise<T>(call: (cb: (error: Error | null, value: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => call((error, value) => (error ? reject(error) : resolve(value))));
-}
-
 /**
- * Writes a file with @mapbox/mbtiles (its own deduplicated schema). Tiles are given in XYZ, as
- * that library takes them; it flips them to TMS itself.
+ * Writes a file in the deduplicated schema that @mapbox/mbtiles and tilelive write (`map` +
+ * `images` joined by a `tiles` view, MD5 hex tile ids, `scheme=tms`), with the statements of
+ * that library's `schema.sql` (BSD-2-Clause) that the schema needs. Tiles are given in XYZ and
+ * stored as TMS rows. Written here with better-sqlite3 rather than by @mapbox/mbtiles, whose
+ * sqlite3 dependency compiled SQLite a second time in every `npm ci`.
  */
-export async function writeWithMapboxMbtiles(
+export function writeDeduplicated(
   path: string,
-  info: Record<string, unknown>,
+  info: Record<string, string | number>,
   tiles: { z: number; x: number; y: number; data: Buffer }[],
-): Promise<void> {
-  const mbtiles = await promise<MBTiles>((cb) => new MBTiles(`${path}?mode=rwc`, cb));
-  await promise((cb) => mbtiles.startWriting(cb));
-  await promise((cb) => mbtiles.putInfo(info, cb));
-  for (const t of tiles) await promise((cb) => mbtiles.putTile(t.z, t.x, t.y, t.data, cb));
-  await promise((cb) => mbtiles.stopWriting(cb));
-  await promise((cb) => mbtiles.close(cb));
-}
-
-/** Reads one tile (XYZ) with @mapbox/mbtiles: the cross-check reader. Undefined when missing. */
-export async function readWithMapboxMbtiles(path: string, z: number, x: number, y: number): Promise<Buffer | undefined> {
-  const mbtiles = await promise<MBTiles>((cb) => new MBTiles(`${path}?mode=ro`, cb));
+): void {
+  const db = new Database(path);
   try {
-    return await promise<Buffer>((cb) => mbtiles.getTile(z, x, y, cb));
-  } catch (error) {
-    if ((error as Error).message === 'Tile does not exist') return undefined;
-    throw error;
+    db.exec(`
+      CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT, grid_id TEXT);
+      CREATE TABLE images (tile_data blob, tile_id text);
+      CREATE TABLE metadata (name text, value text);
+      CREATE UNIQUE INDEX map_index ON map (zoom_level, tile_column, tile_row);
+      CREATE UNIQUE INDEX images_id ON images (tile_id);
+      CREATE UNIQUE INDEX name ON metadata (name);
+      CREATE VIEW tiles AS
+        SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column, map.tile_row AS tile_row,
+               images.tile_data AS tile_data
+        FROM map JOIN images ON images.tile_id = map.tile_id;`);
+    const meta = db.prepare('REPLACE INTO metadata (name, value) VALUES (?, ?)');
+    const image = db.prepare('REPLACE INTO images (tile_id, tile_data) VALUES (?, ?)');
+    const map = db.prepare('REPLACE INTO map (zoom_level, tile_column, tile_row, tile_id) VALUES (?, ?, ?, ?)');
+    db.transaction(() => {
+      for (const [name, value] of Object.entries({ ...info, scheme: 'tms' })) meta.run(name, String(value));
+      for (const t of tiles) {
+        const id = createHash('md5').update(t.data).digest('hex');
+        image.run(id, t.data);
+        map.run(t.z, t.x, 2 ** t.z - 1 - t.y, id);
+      }
+    })();
   } finally {
-    await promise((cb) => mbtiles.close(cb));
+    db.close();
   }
 }
 

@@ -1,8 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from './fixtures.ts';
+import { REPO, tempDir } from './fixtures.ts';
 
 export const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
@@ -23,15 +23,40 @@ export interface CachingProxy {
   stop(): Promise<void>;
 }
 
+/** The proxy config that deploy/ ships to operators: the tests run this very file. */
+export const NGINX_CONF = join(REPO, 'deploy/nginx/tilestamp.conf');
+
+/** Replaces exactly one occurrence of `pattern`, so that the shipped file cannot drift unnoticed. */
+function replaceOnce(text: string, pattern: RegExp, replacement: string): string {
+  const found = text.match(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`))?.length ?? 0;
+  if (found !== 1) throw new Error(`${NGINX_CONF}: expected one ${pattern} (the value the tests replace), found ${found}`);
+  return text.replace(pattern, replacement);
+}
+
 /**
- * Starts Debian's nginx as a caching reverse proxy in front of `upstreamPort`, the way a CDN
- * operator would set it up: the cache key keeps the query string (so `?v=` is part of it),
- * the upstream's Cache-Control decides what is stored, and `X-Cache-Status` tells what happened.
+ * Starts Debian's nginx as a caching reverse proxy in front of `upstreamPorts` (one or several
+ * replicas), with deploy/nginx/tilestamp.conf: the cache key keeps the query string (so `?v=` is
+ * part of it), the upstream's Cache-Control decides what is stored, and `X-Cache-Status` tells
+ * what happened. Only the listen port, the upstream servers and the cache folder are this test's.
  */
-export async function startCachingProxy(upstreamPort: number): Promise<CachingProxy> {
+export async function startCachingProxy(upstreamPorts: number | number[]): Promise<CachingProxy> {
   const prefix = tempDir('tilestamp-nginx-');
   for (const sub of ['cache', 'temp', 'logs']) mkdirSync(join(prefix, sub));
   const port = await freePort();
+  let shipped = readFileSync(NGINX_CONF, 'utf8');
+  shipped = replaceOnce(shipped, /\/var\/cache\/nginx\/tilestamp /, `${prefix}/cache `);
+  shipped = replaceOnce(
+    shipped,
+    /^ *server 127\.0\.0\.1:8080;$/m,
+    [upstreamPorts]
+      .flat()
+      .map((p) => `    server 127.0.0.1:${p};`)
+      .join('\n'),
+  );
+  shipped = replaceOnce(shipped, /^ *listen 80;$/m, `    listen 127.0.0.1:${port};`);
+  const site = join(prefix, 'tilestamp.conf');
+  writeFileSync(site, shipped);
+  // What a distribution's /etc/nginx/nginx.conf provides around conf.d/, in the test's own folder.
   const conf = join(prefix, 'nginx.conf');
   writeFileSync(
     conf,
@@ -48,22 +73,7 @@ http {
   fastcgi_temp_path ${prefix}/temp/fastcgi;
   uwsgi_temp_path ${prefix}/temp/uwsgi;
   scgi_temp_path ${prefix}/temp/scgi;
-  proxy_cache_path ${prefix}/cache levels=1:2 keys_zone=tiles:4m max_size=100m inactive=1h use_temp_path=off;
-  upstream tilestamp { server 127.0.0.1:${upstreamPort}; keepalive 8; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://tilestamp;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_cache tiles;
-      proxy_cache_key $scheme$host$request_uri;
-      proxy_cache_revalidate on;
-      proxy_buffering on;
-      add_header X-Cache-Status $upstream_cache_status always;
-    }
-  }
+  include ${site};
 }
 `,
   );

@@ -3,14 +3,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  copyFixture,
-  readStoredTiles,
-  removeDir,
-  type StoredTile,
-  tempDir,
-  writeWithMapboxMbtiles,
-} from '../helpers/fixtures.ts';
+import { copyFixture, readStoredTiles, removeDir, type StoredTile, tempDir, writeDeduplicated } from '../helpers/fixtures.ts';
 import { getGzip, header, json, type RawResponse, rawRequest } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -32,11 +25,11 @@ beforeAll(async () => {
     Buffer.concat([readStoredTiles(edited).find((t) => t.z === 1 && t.x === 0 && t.y === 1)!.data, Buffer.from([0])]),
   );
   db.close();
-  // The same pair written by @mapbox/mbtiles: deduplicated schema, MD5 tile ids.
+  // The same pair in the deduplicated schema of @mapbox/mbtiles: MD5 tile ids.
   const tiles = readStoredTiles(edited).map((t) => ({ z: t.z, x: t.x, y: 2 ** t.z - 1 - t.y, data: t.data }));
   const info = { name: 'cities', format: 'pbf', minzoom: 0, maxzoom: 6 };
-  await writeWithMapboxMbtiles(join(dir, 'dedup-edited.mbtiles'), info, tiles);
-  await writeWithMapboxMbtiles(
+  writeDeduplicated(join(dir, 'dedup-edited.mbtiles'), info, tiles);
+  writeDeduplicated(
     join(dir, 'dedup.mbtiles'),
     info,
     readStoredTiles(join(dir, 'world_cities.mbtiles')).map((t) => ({ z: t.z, x: t.x, y: 2 ** t.z - 1 - t.y, data: t.data })),

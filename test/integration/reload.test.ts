@@ -132,6 +132,27 @@ describe('reload triggers', () => {
     }
   });
 
+  it('counts a touch as unchanged, never as swapped, and logs no swap', async () => {
+    const { dir, server } = await setup(['world_cities.mbtiles']);
+    const before = await versionOf(server, 'world_cities');
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(join(dir, 'world_cities.mbtiles'), later, later);
+    const reloads = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const count = (outcome: string) =>
+        Number(new RegExp(`^tilestamp_reloads_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { unchanged: count('unchanged'), swapped: count('swapped') };
+    };
+    await waitFor(async () => {
+      const { unchanged, swapped } = await reloads();
+      return unchanged + swapped > 0;
+    }, 'the touched file to be decided on');
+    expect(await reloads()).toEqual({ unchanged: 1, swapped: 0 });
+    expect(server.logs.filter((l) => l.message === 'tileset swapped')).toEqual([]);
+    expect(server.logs.some((l) => l.message === 'tileset unchanged' && l.fields.version === before)).toBe(true);
+    expect(await versionOf(server, 'world_cities')).toBe(before);
+  });
+
   it('adds new files and removes deleted ones (404, handle closed); a rename is both', async () => {
     const { dir, server } = await setup(['world_cities.mbtiles']);
     copyFixture('countries.mbtiles', dir, 'sub/new.mbtiles');
