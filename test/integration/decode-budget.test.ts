@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, tempDir, writeWithMapboxMbtiles } from '../helpers/fixtures.ts';
+import { removeDir, tempDir, writeDeduplicated } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
     maxzoom: 0,
     json: JSON.stringify({ vector_layers: [{ id: 'x', fields: {} }] }),
   };
-  await writeWithMapboxMbtiles(join(dir, 'big.mbtiles'), info, [{ z: 0, x: 0, y: 0, data: gzipSync(Buffer.alloc(BIG)) }]);
+  writeDeduplicated(join(dir, 'big.mbtiles'), info, [{ z: 0, x: 0, y: 0, data: gzipSync(Buffer.alloc(BIG)) }]);
   // Room for one such tile at a time.
   server = await startTestServer(dir, { decodeMemory: 40 * MIB });
 });

@@ -93,7 +93,7 @@ describe.each(RUNTIMES)('SIGTERM under %s', (_runtime, start) => {
     expect(answers.map((a) => a.error ?? (a.bytes.equals(big) ? 'whole' : `cut at ${a.bytes.length}`))).toEqual(
       Array(50).fill('whole'),
     );
-    expect(await gone).toBe(0);
+    expect(await gone, `${server.stderr()}\n${server.stdout.slice(-5).join('\n')}`).toBe(0);
   });
 
   it('ends a socket that never finishes its request headers at the shutdown timeout, and exits 0', async () => {
@@ -106,7 +106,7 @@ describe.each(RUNTIMES)('SIGTERM under %s', (_runtime, start) => {
     socket.on('error', () => {});
     process.kill(-(server.child.pid as number), 'SIGTERM');
     await closed;
-    expect(await gone).toBe(0);
+    expect(await gone, `${server.stderr()}\n${server.stdout.slice(-5).join('\n')}`).toBe(0);
   });
 
   it('closes busy keep-alive connections instead of answering them on and on', async () => {
@@ -136,7 +136,7 @@ describe.each(RUNTIMES)('SIGTERM under %s', (_runtime, start) => {
     await new Promise((r) => setTimeout(r, 300));
     process.kill(-(server.child.pid as number), 'SIGTERM');
     signalled = true;
-    expect(await gone).toBe(0);
+    expect(await gone, `${server.stderr()}\n${server.stdout.slice(-5).join('\n')}`).toBe(0);
     await Promise.all(clients);
     agent.destroy();
     // Answers already on their way when the signal was sent may arrive after it: a few per socket,
