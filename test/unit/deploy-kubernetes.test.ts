@@ -59,10 +59,13 @@ describe('deploy/kubernetes/tilestamp.yaml', () => {
     expect(container.livenessProbe?.httpGet).toMatchObject({ path: '/health', port: 'http' });
   });
 
-  it('gives a pod more time to stop than its pre-stop pause plus draining takes, and asks for resources', () => {
+  it('gives a pod more time to stop than its pre-stop pause plus the shutdown deadline, and asks for resources', () => {
     const pause = Number(container.lifecycle?.preStop?.exec?.command?.at(-1));
     expect(pause).toBeGreaterThan(0);
-    expect(deployment.spec!.template.spec!.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(pause + 20);
+    const parsed = parseCommandLine(container.args ?? [], env);
+    if (!parsed.ok || parsed.command.name !== 'serve') throw new Error('not a serve command');
+    const drain = parsed.command.config.shutdownTimeoutMs / 1000;
+    expect(deployment.spec!.template.spec!.terminationGracePeriodSeconds).toBeGreaterThan(pause + drain);
     expect(container.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
     expect(container.resources?.limits?.memory).toBeDefined();
   });
