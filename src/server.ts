@@ -5,8 +5,10 @@ import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import type { VersionEvents } from './http/events.ts';
 import type { Logger } from './log.ts';
+import { progressReporter } from './source/progress.ts';
 import { Registry } from './source/registry.ts';
 import { Reloader } from './source/reloader.ts';
+import { VersionState } from './source/version-state.ts';
 import { watchDataDir } from './source/watch.ts';
 import type { SqliteDriver } from './storage/sqlite.ts';
 
@@ -53,6 +55,10 @@ export async function startServer(config: Config, logger: Logger, driver: Sqlite
     versioning: config.versioning,
     settleMs: config.settleMs,
     onOutcome: (outcome) => app.metrics.reload(outcome),
+    load: {
+      state: config.stateDir ? new VersionState(config.stateDir, logger) : undefined,
+      onProgress: progressReporter(registry, logger),
+    },
   });
   const loaded = reloader.start().catch((error: Error) => {
     // The folder vanished or became unreadable after start: say so; /ready stays 503.

@@ -24,7 +24,7 @@ export function healthHandler(registry: Registry, driver: string) {
 function describeEntry(entry: TilesetEntry): Record<string, unknown> {
   switch (entry.state) {
     case 'loading':
-      return { state: 'loading' };
+      return { state: 'loading', ...(entry.progress && { progress: entry.progress }) };
     case 'ok':
       return {
         state: 'ok',

@@ -29,8 +29,7 @@ export interface RangeDigest extends KeyRange {
 const FIRST_ZOOM = 'SELECT zoom_level AS v FROM tiles ORDER BY zoom_level LIMIT 1';
 const NEXT_ZOOM = 'SELECT zoom_level AS v FROM tiles WHERE zoom_level > ? ORDER BY zoom_level LIMIT 1';
 const FIRST_COLUMN = 'SELECT tile_column AS v FROM tiles WHERE zoom_level = ? ORDER BY tile_column LIMIT 1';
-const NEXT_COLUMN =
-  'SELECT tile_column AS v FROM tiles WHERE zoom_level = ? AND tile_column >= ? ORDER BY tile_column LIMIT 1';
+const NEXT_COLUMN = 'SELECT tile_column AS v FROM tiles WHERE zoom_level = ? AND tile_column >= ? ORDER BY tile_column LIMIT 1';
 const RANGE_TILES =
   'SELECT zoom_level AS z, tile_column AS x, tile_row AS y, tile_data AS data FROM tiles ' +
   'WHERE zoom_level = ? AND tile_column >= ? AND tile_column < ? ORDER BY zoom_level, tile_column, tile_row';

@@ -4,8 +4,8 @@ import { parentPort } from 'node:worker_threads';
 import { loadSqliteDriver } from '../storage/driver.ts';
 import { messageOf } from '../storage/mbtiles.ts';
 import type { Database, SqliteDriver } from '../storage/sqlite.ts';
-import { digestRange, listRanges, PROGRESS_BYTES } from './digest-ranges.ts';
 import type { ToMain, ToWorker } from './digest-protocol.ts';
+import { digestRange, listRanges, PROGRESS_BYTES } from './digest-ranges.ts';
 
 /**
  * A digest worker thread: takes one task at a time from the pool (list a file's key ranges,

@@ -12,13 +12,13 @@ import {
   storedEncoding,
   type TileFormat,
 } from '../storage/tile-format.ts';
-import { FileChangedError, SourceUnavailableError } from './errors.ts';
-import { discoverVectorLayers } from './layers.ts';
-import type { FileState } from './snapshot.ts';
-import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 import { type DigestPool, sharedDigestPool } from './digest-pool.ts';
 import { CONTENT_FORMULA } from './digest-ranges.ts';
+import { FileChangedError, SourceUnavailableError } from './errors.ts';
+import { discoverVectorLayers } from './layers.ts';
 import { type DigestProgress, ProgressMeter } from './progress.ts';
+import type { FileState } from './snapshot.ts';
+import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 import { DEFAULT_VERSIONING, type DigestResult, metadataVersion, VERSION_HEX_DIGITS, type VersionOptions } from './version.ts';
 import { fileKeyOf, type StateKey, type VersionState } from './version-state.ts';
 

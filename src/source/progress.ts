@@ -1,3 +1,6 @@
+import type { Logger } from '../log.ts';
+import type { Registry } from './registry.ts';
+
 /** How far a long digest has got: what a log line and /health show. */
 export interface DigestProgress {
   /** Bytes digested so far, of about `total` (the file's size: tile bytes are close to it). */
@@ -47,4 +50,17 @@ export class ProgressMeter {
       etaSeconds: rate > 0 ? Math.ceil(left / rate) : undefined,
     };
   }
+}
+
+/**
+ * What the server does with a long digest's progress: an info line (every 2 s by default), and
+ * the figures on the tileset's `/health` entry while it is still loading.
+ */
+export function progressReporter(registry: Registry, logger: Logger) {
+  return (progress: DigestProgress & { id: string; path: string }): void => {
+    const { id, path, percent, mbPerSecond, etaSeconds, bytes, total } = progress;
+    logger.info({ tileset: id, path, percent, mbPerSecond, etaSeconds, bytes, total }, 'digesting');
+    const entry = registry.get(id);
+    if (entry?.state === 'loading') registry.set({ ...entry, progress: { percent, mbPerSecond, etaSeconds } });
+  };
 }

@@ -2,7 +2,13 @@ import type { TileSource } from './tile-source.ts';
 
 /** Where one tileset stands: being loaded, serving, or failed with a reason. */
 export type TilesetEntry =
-  | { state: 'loading'; id: string; path: string }
+  | {
+      state: 'loading';
+      id: string;
+      path: string;
+      /** How far its digest has got, once it has run for a while. */
+      progress?: { percent: number; mbPerSecond: number; etaSeconds: number | undefined };
+    }
   | {
       state: 'ok';
       id: string;

@@ -2,7 +2,7 @@ import type { Logger } from '../log.ts';
 import { messageOf } from '../storage/mbtiles.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import { FileChangedError } from './errors.ts';
-import { loadMbtilesSource } from './mbtiles-source.ts';
+import { type LoadOptions, loadMbtilesSource } from './mbtiles-source.ts';
 import type { Registry } from './registry.ts';
 import { diffSnapshots, type FileState, lookAt, sameFile, takeSnapshot } from './snapshot.ts';
 import type { VersionOptions } from './version.ts';
@@ -19,6 +19,8 @@ export interface ReloaderDeps {
   /** How long a file's size and mtime must hold still before it is taken. */
   settleMs: number;
   onOutcome?: (outcome: ReloadOutcome, id: string) => void;
+  /** Digest pool, remembered versions, progress reports. */
+  load?: LoadOptions;
 }
 
 /**
@@ -103,7 +105,7 @@ export class Reloader {
     if (now === undefined || now.busy || now.ino !== served.ino || now.size !== served.size) return;
     let source: Awaited<ReturnType<typeof loadMbtilesSource>>;
     try {
-      source = await loadMbtilesSource(this.deps.driver, id, served.path, this.deps.versioning);
+      source = await loadMbtilesSource(this.deps.driver, id, served.path, this.deps.versioning, this.deps.load);
     } catch {
       return; // being written: the regular pass takes it once it holds still
     }
@@ -167,7 +169,7 @@ export class Reloader {
     const started = performance.now();
     let source: Awaited<ReturnType<typeof loadMbtilesSource>>;
     try {
-      source = await loadMbtilesSource(this.deps.driver, id, state.path, this.deps.versioning);
+      source = await loadMbtilesSource(this.deps.driver, id, state.path, this.deps.versioning, this.deps.load);
     } catch (error) {
       const serving = servingNow();
       if (error instanceof FileChangedError) {
@@ -215,6 +217,7 @@ export class Reloader {
         format: source.format,
         tiles: source.digest.tiles,
         bytes: source.digest.bytes,
+        remembered: source.digest.remembered,
         ms: Math.round(performance.now() - started),
       },
       serving ? 'tileset swapped' : 'tileset loaded',

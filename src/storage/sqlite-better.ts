@@ -5,17 +5,24 @@ import type { Database, Row, SqliteDriver, Statement } from './sqlite.ts';
 export const betterSqliteDriver: SqliteDriver = {
   name: 'better-sqlite3',
   openReadOnly(path: string): Database {
-    const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
-    return {
-      prepare(sql: string): Statement {
-        const stmt = db.prepare(sql);
-        return {
-          get: (...params) => stmt.get(...params) as Row | undefined,
-          all: (...params) => stmt.all(...params) as Row[],
-          iterate: (...params) => stmt.iterate(...params) as IterableIterator<Row>,
-        };
-      },
-      close: () => db.close(),
-    };
+    return wrap(new BetterSqlite3(path, { readonly: true, fileMustExist: true }));
+  },
+  openReadWrite(path: string): Database {
+    return wrap(new BetterSqlite3(path, { fileMustExist: true }));
   },
 };
+
+function wrap(db: BetterSqlite3.Database): Database {
+  return {
+    prepare(sql: string): Statement {
+      const stmt = db.prepare(sql);
+      return {
+        get: (...params) => stmt.get(...params) as Row | undefined,
+        all: (...params) => stmt.all(...params) as Row[],
+        iterate: (...params) => stmt.iterate(...params) as IterableIterator<Row>,
+      };
+    },
+    exec: (sql: string) => void db.exec(sql),
+    close: () => db.close(),
+  };
+}

@@ -10,6 +10,7 @@ declare module 'node:sqlite' {
   class DatabaseSync {
     constructor(path: string, options?: { readOnly?: boolean; open?: boolean });
     prepare(sql: string): StatementSync;
+    exec(sql: string): void;
     close(): void;
   }
 }

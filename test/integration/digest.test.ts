@@ -76,9 +76,13 @@ describe('content version (tree over fixed key ranges)', () => {
   it('gives Deno (node:sqlite) the same version as Node', () => {
     const path = fileOf(VECTOR);
     const deno = join(REPO, 'node_modules/deno/deno');
-    const out = execFileSync(deno, ['run', '--allow-read', '--allow-env', '--allow-sys', join(REPO, 'src/cli.ts'), 'version', path], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      deno,
+      ['run', '--allow-read', '--allow-env', '--allow-sys', join(REPO, 'src/cli.ts'), 'version', path],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(out.split(/\s+/)[0]).toBe(VECTOR_VERSION);
   }, 120_000);
 
