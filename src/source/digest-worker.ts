@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { loadSqliteDriver } from '../storage/driver.ts';
 import { messageOf } from '../storage/mbtiles.ts';
@@ -13,8 +14,20 @@ import { digestRange, listRanges, PROGRESS_BYTES } from './digest-ranges.ts';
  * connection per job, opened on its first task and checked to be on the inode the job names,
  * so a file renamed over mid-digest is never mixed into the version of the one being digested.
  */
+/** The digest threads' nice value (0 normal, 19 lowest). */
+const WORKER_NICE = 10;
+
 const port = parentPort;
 if (port === null) throw new Error('digest-worker runs only as a worker thread');
+
+// Digesting is background work: below the event loop's thread in the scheduler, so requests are
+// answered first when the cores are busy. On Linux a nice value is per thread, and pid 0 names
+// the calling thread; where that is not so, or not allowed, the worker runs at normal priority.
+try {
+  setPriority(0, WORKER_NICE);
+} catch {
+  // not permitted here: normal priority
+}
 
 const connections = new Map<number, Database>();
 let driver: SqliteDriver | undefined;

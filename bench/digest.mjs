@@ -1,0 +1,153 @@
+// Digest benchmark (`npm run bench:digest`): prints figures, asserts nothing.
+// - content digest MB/s of a 220,000-tile file of 1-9 KiB tiles (about 1.1 GB, made once in
+//   $BENCH_DIGEST_DIR, default /tmp/tilestamp-bench), with every core and with one thread;
+//   `--version-from file` MB/s; a plain SHA-256 of the file as the physical anchor;
+// - the slowest event-loop stall (monitorEventLoopDelay) while the server digests that file and
+//   answers tile requests from wrk (its own process), and wrk's latency percentiles;
+// - the time until a server is ready over that file, first with an empty state dir, then again
+//   (a restart) with the versions it remembered.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, linkSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../dist/server.js';
+import { DigestPool } from '../dist/source/digest-pool.js';
+import { betterSqliteDriver } from '../dist/storage/sqlite-better.js';
+import { makeDigestFile } from './digest-file.mjs';
+
+const TILES = Number(process.env.BENCH_DIGEST_TILES ?? 220_000);
+const WORK = process.env.BENCH_DIGEST_DIR ?? '/tmp/tilestamp-bench';
+const RUNS = Number(process.env.BENCH_DIGEST_RUNS ?? 3);
+const REPO = join(fileURLToPath(import.meta.url), '..', '..');
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const mb = (bytes, seconds) => (bytes / 1e6 / seconds).toFixed(0);
+const seconds = (since) => Number(process.hrtime.bigint() - since) / 1e9;
+
+function config(dataDir, stateDir) {
+  return {
+    dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    publicUrl: undefined,
+    trustProxy: false,
+    maxAge: 60,
+    corsOrigin: '*',
+    logLevel: 'info',
+    versioning: { from: 'content', key: undefined },
+    sseHeartbeat: 15,
+    watch: false,
+    pollMs: 0,
+    settleMs: 0,
+    stateDir,
+  };
+}
+
+function plainSha256(path) {
+  const fd = openSync(path, 'r');
+  const buffer = Buffer.allocUnsafe(4 << 20);
+  const hash = createHash('sha256');
+  for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer)) hash.update(buffer.subarray(0, read));
+  closeSync(fd);
+}
+
+async function best(label, runs, fn) {
+  const rates = [];
+  for (let i = 0; i < runs; i++) {
+    const started = process.hrtime.bigint();
+    const bytes = await fn();
+    rates.push(Number(mb(bytes, seconds(started))));
+  }
+  rates.sort((a, b) => a - b);
+  console.log(`${label.padEnd(34)} best ${rates.at(-1)} MB/s, median ${rates[rates.length >> 1]} MB/s (${runs} runs)`);
+}
+
+/** Runs wrk for `duration` s against `url`; resolves with its p50/p99/max latency lines. */
+function wrk(url, duration) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', '-c16', `-d${duration}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.on('error', reject);
+    child.on('exit', () => {
+      const pick = (re) => out.match(re)?.[1] ?? '?';
+      resolve({
+        p50: pick(/50%\s+(\S+)/),
+        p99: pick(/99%\s+(\S+)/),
+        max: pick(/Latency\s+\S+\s+\S+\s+(\S+)/),
+        rps: pick(/Requests\/sec:\s+(\S+)/),
+      });
+    });
+  });
+}
+
+async function main() {
+  mkdirSync(WORK, { recursive: true });
+  const big = join(WORK, 'digest.mbtiles');
+  makeDigestFile(big, TILES);
+  const size = statSync(big).size;
+  const { ino } = statSync(big);
+  console.log(`file: ${TILES} tiles of 1-9 KiB, ${(size / 1e9).toFixed(2)} GB on disk; page cache warmed by one read`);
+  plainSha256(big);
+
+  let started = process.hrtime.bigint();
+  plainSha256(big);
+  console.log(`${'plain SHA-256 of the file'.padEnd(34)} ${mb(size, seconds(started))} MB/s (the physical anchor)`);
+  const pool = new DigestPool();
+  const one = new DigestPool({ threads: 1 });
+  await best(`content digest, ${pool.threads} threads`, RUNS, async () => (await pool.digestContent(big, ino)).bytes);
+  await best('content digest, 1 thread', RUNS, async () => (await one.digestContent(big, ino)).bytes);
+  await best(`--version-from file, worker thread`, RUNS, async () => (await pool.digestFile(big, ino)).bytes);
+  await Promise.all([pool.close(), one.close()]);
+
+  // Under load: a server serving a small tileset to wrk while it loads the big file.
+  const data = join(WORK, 'data');
+  rmSync(data, { recursive: true, force: true });
+  mkdirSync(data);
+  copyFileSync(join(REPO, 'test/fixtures/countries.mbtiles'), join(data, 'countries.mbtiles'));
+  const server = await startServer(config(data, ''), quiet, betterSqliteDriver);
+  await server.loaded;
+  const load = wrk(`${server.url}/tiles/countries/0/0/0.pbf`, 6);
+  await new Promise((r) => setTimeout(r, 1000));
+  linkSync(big, join(data, 'big.mbtiles'));
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
+  started = process.hrtime.bigint();
+  await server.rescan('bench');
+  const digestSeconds = seconds(started);
+  lag.disable();
+  const tiles = await load;
+  const loaded = server.registry.get('big');
+  console.log(
+    `digest in the server under tile load: ${digestSeconds.toFixed(2)} s, ${mb(size, digestSeconds)} MB/s of file; ` +
+      `slowest event-loop stall ${(lag.max / 1e6).toFixed(1)} ms (p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms); ` +
+      `${loaded?.state === 'ok' ? `version ${loaded.source.version}` : 'not loaded'}`,
+  );
+  console.log(
+    `wrk meanwhile (1 thread, 16 connections, 6 s): ${tiles.rps} req/s, p50 ${tiles.p50}, p99 ${tiles.p99}, max ${tiles.max}`,
+  );
+  await server.close();
+
+  // Restart: first start with an empty state dir digests; the second finds the version remembered.
+  const state = join(WORK, 'state');
+  rmSync(state, { recursive: true, force: true });
+  for (const label of ['first start (empty state dir)', 'restart (state file)']) {
+    started = process.hrtime.bigint();
+    const again = await startServer(config(data, state), quiet, betterSqliteDriver);
+    await again.loaded;
+    const ready = seconds(started);
+    const entry = again.registry.get('big');
+    console.log(
+      `${label.padEnd(34)} ready after ${(ready * 1000).toFixed(0)} ms` +
+        ` (${entry?.state === 'ok' && entry.source.digest.remembered ? 'remembered' : 'digested'})`,
+    );
+    await again.close();
+  }
+  console.log(`rss: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+}
+
+await main();
+process.exit(0);
