@@ -73,6 +73,25 @@ describe('content version (tree over fixed key ranges)', () => {
     expect(one.tiles).toBeGreaterThan(100);
   });
 
+  it('loads with a version the caller already knows, digesting nothing (a closed pool would fail)', async () => {
+    const closed = new DigestPool({ threads: 1 });
+    await closed.close();
+    const path = fileOf(VECTOR);
+    await expect(loadMbtilesSource(betterSqliteDriver, 'test', path, undefined, { pool: closed })).rejects.toThrow(/closed/);
+    const source = await loadMbtilesSource(
+      betterSqliteDriver,
+      'test',
+      path,
+      { from: 'known', version: 'v-from-primary' },
+      { pool: closed },
+    );
+    source.close();
+    expect(source.version).toBe('v-from-primary');
+    await expect(
+      loadMbtilesSource(betterSqliteDriver, 'test', path, { from: 'known', version: '../x' }, { pool: closed }),
+    ).rejects.toThrow(/not URL-safe/);
+  });
+
   it('gives Deno (node:sqlite) the same version as Node', () => {
     const path = fileOf(VECTOR);
     const deno = join(REPO, 'node_modules/deno/deno');

@@ -79,7 +79,9 @@ describe('--state-dir: versions remembered across restarts', () => {
     const run = await start(data, join(dir, 'not-a-dir', 'state'));
     expect(run.health.status).toBe('ok');
     expect(run.loaded?.version).toMatch(/^[0-9a-f]{16}$/);
-    expect(run.warnings.map((w) => w.message)).toEqual(['state dir not writable: versions will be computed again after a restart']);
+    expect(run.warnings.map((w) => w.message)).toEqual([
+      'state dir not writable: versions will be computed again after a restart',
+    ]);
   });
 
   it('ignores a corrupt state file: the versions are computed again and it is rewritten', async () => {
