@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, copyFileSync, linkSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -52,15 +53,20 @@ function plainSha256(path) {
   closeSync(fd);
 }
 
-async function best(label, runs, fn) {
-  const rates = [];
+/** Runs `fn` `runs` times; prints the best and median rate over the file's size and over the bytes digested. */
+async function best(label, runs, size, fn) {
+  const runsOf = [];
   for (let i = 0; i < runs; i++) {
     const started = process.hrtime.bigint();
     const bytes = await fn();
-    rates.push(Number(mb(bytes, seconds(started))));
+    runsOf.push({ s: seconds(started), bytes });
   }
-  rates.sort((a, b) => a - b);
-  console.log(`${label.padEnd(34)} best ${rates.at(-1)} MB/s, median ${rates[rates.length >> 1]} MB/s (${runs} runs)`);
+  runsOf.sort((a, b) => a.s - b.s);
+  const [top, median] = [runsOf[0], runsOf[runsOf.length >> 1]];
+  console.log(
+    `${label.padEnd(34)} best ${top.s.toFixed(2)} s = ${mb(size, top.s)} MB/s of file (${mb(top.bytes, top.s)} MB/s of bytes hashed), ` +
+      `median ${mb(size, median.s)} MB/s of file (${runs} runs)`,
+  );
 }
 
 /** Runs wrk for `duration` s against `url`; resolves with its p50/p99/max latency lines. */
@@ -90,7 +96,10 @@ async function main() {
   makeDigestFile(big, TILES);
   const size = statSync(big).size;
   const { ino } = statSync(big);
-  console.log(`file: ${TILES} tiles of 1-9 KiB, ${(size / 1e9).toFixed(2)} GB on disk; page cache warmed by one read`);
+  console.log(
+    `file: ${TILES} tiles of 1-9 KiB, ${(size / 1e9).toFixed(2)} GB on disk; page cache warmed by one read; ` +
+      `${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)}`,
+  );
   plainSha256(big);
 
   let started = process.hrtime.bigint();
@@ -98,9 +107,9 @@ async function main() {
   console.log(`${'plain SHA-256 of the file'.padEnd(34)} ${mb(size, seconds(started))} MB/s (the physical anchor)`);
   const pool = new DigestPool();
   const one = new DigestPool({ threads: 1 });
-  await best(`content digest, ${pool.threads} threads`, RUNS, async () => (await pool.digestContent(big, ino)).bytes);
-  await best('content digest, 1 thread', RUNS, async () => (await one.digestContent(big, ino)).bytes);
-  await best(`--version-from file, worker thread`, RUNS, async () => (await pool.digestFile(big, ino)).bytes);
+  await best(`content digest, ${pool.threads} threads`, RUNS, size, async () => (await pool.digestContent(big, ino)).bytes);
+  await best('content digest, 1 thread', RUNS, size, async () => (await one.digestContent(big, ino)).bytes);
+  await best('--version-from file, worker thread', RUNS, size, async () => (await pool.digestFile(big, ino)).bytes);
   await Promise.all([pool.close(), one.close()]);
 
   // Under load: a server serving a small tileset to wrk while it loads the big file.

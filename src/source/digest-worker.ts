@@ -30,7 +30,9 @@ try {
 }
 
 const connections = new Map<number, Database>();
-let driver: SqliteDriver | undefined;
+// Loaded before the first message is taken (messages wait in the port until a listener is added),
+// so every task runs synchronously: an `end` can never slip in while a task opens its connection.
+const driver: SqliteDriver = await loadSqliteDriver();
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'end') {
@@ -38,25 +40,27 @@ port.on('message', (message: ToWorker) => {
     connections.delete(message.job);
     return;
   }
-  run(message).then(
-    (reply) => port.postMessage(reply),
-    (error: unknown) => port.postMessage({ type: 'error', job: message.job, message: messageOf(error) } satisfies ToMain),
-  );
+  let reply: ToMain;
+  try {
+    reply = run(message);
+  } catch (error) {
+    reply = { type: 'error', job: message.job, message: messageOf(error) };
+  }
+  port.postMessage(reply);
 });
 
-async function run(message: Extract<ToWorker, { type: 'task' }>): Promise<ToMain> {
+function run(message: Extract<ToWorker, { type: 'task' }>): ToMain {
   const { job, task } = message;
   const progress = (bytes: number) => port?.postMessage({ type: 'progress', job, bytes } satisfies ToMain);
   if (task.kind === 'file') return { type: 'file', job, ...hashFile(message.path, message.ino, progress) };
-  const db = await connect(message.job, message.path, message.ino);
+  const db = connect(message.job, message.path, message.ino);
   if (task.kind === 'ranges') return { type: 'ranges', job, ranges: listRanges(db) };
   return { type: 'range', job, range: digestRange(db, task.range, progress) };
 }
 
-async function connect(job: number, path: string, ino: number): Promise<Database> {
+function connect(job: number, path: string, ino: number): Database {
   const open = connections.get(job);
   if (open !== undefined) return open;
-  driver ??= await loadSqliteDriver();
   const db = driver.openReadOnly(path);
   if (statSync(path).ino !== ino) {
     db.close();

@@ -20,7 +20,7 @@ import { type DigestProgress, ProgressMeter } from './progress.ts';
 import type { FileState } from './snapshot.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 import { DEFAULT_VERSIONING, type DigestResult, metadataVersion, VERSION_HEX_DIGITS, type VersionOptions } from './version.ts';
-import { fileKeyOf, type StateKey, type VersionState } from './version-state.ts';
+import { fileKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
 
 /** Names the `--version-from file` formula in the state file. */
 const FILE_FORMULA = 'sha256-file-1';
@@ -179,7 +179,10 @@ export async function loadMbtilesSource(
     const { digest, key } = await deriveVersion(file, guard, versioning, id, options);
     const source = new MbtilesSource(id, format, info, digest, warnings, file, guard);
     if (!source.intact()) throw new FileChangedError('changed while being versioned');
-    if (key !== undefined) await options.state?.remember(key, digest);
+    // Remembered only when the file's key still holds after the digest: what was digested is what the key names.
+    if (key !== undefined && sameKey(key, { ...key, ...fileKeyOf(fstatSync(guard.fd, { bigint: true })) })) {
+      await options.state?.remember(key, digest);
+    }
     return source;
   } catch (error) {
     file.close();

@@ -92,6 +92,14 @@ describe('content version (tree over fixed key ranges)', () => {
     ).rejects.toThrow(/not URL-safe/);
   });
 
+  it('refuses to digest another inode than the one named (a file renamed over meanwhile), and goes on working', async () => {
+    const path = fileOf(VECTOR);
+    const other = statSync(path).ino + 1;
+    await expect(pool(2).digestContent(path, other)).rejects.toThrow(/replaced while being versioned/);
+    await expect(pool(2).digestFile(path, other)).rejects.toThrow(/replaced while being versioned/);
+    expect((await pool(2).digestContent(path, statSync(path).ino)).digest.slice(0, 16)).toBe(VECTOR_VERSION);
+  });
+
   it('gives Deno (node:sqlite) the same version as Node', () => {
     const path = fileOf(VECTOR);
     const deno = join(REPO, 'node_modules/deno/deno');
