@@ -10,8 +10,9 @@ export function makeDigestFile(path, tiles) {
   if (existsSync(path)) {
     const db = new Database(path, { readonly: true });
     const have = db.prepare("SELECT value FROM metadata WHERE name = 'bench_tiles'").pluck().get();
+    const layers = db.prepare("SELECT value FROM metadata WHERE name = 'json'").pluck().get();
     db.close();
-    if (Number(have) === tiles) return tiles;
+    if (Number(have) === tiles && layers !== undefined) return tiles;
   }
   const partial = `${path}.partial`;
   rmSync(partial, { force: true });
@@ -28,6 +29,8 @@ export function makeDigestFile(path, tiles) {
     ['minzoom', '0'],
     ['maxzoom', '9'],
     ['bench_tiles', String(tiles)],
+    // As tippecanoe writes it: without it the server decodes sample tiles to find the layers.
+    ['json', JSON.stringify({ vector_layers: [{ id: 'random', fields: {}, minzoom: 0, maxzoom: 9 }] })],
   ])
     meta.run(k, v);
   const insert = db.prepare('INSERT INTO tiles VALUES (?, ?, ?, ?)');
