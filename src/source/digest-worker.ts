@@ -8,12 +8,11 @@ import type { Database, SqliteDriver } from '../storage/sqlite.ts';
 import type { ToMain, ToWorker } from './digest-protocol.ts';
 import { digestRange, listRanges, PROGRESS_BYTES } from './digest-ranges.ts';
 
-/**
- * A digest worker thread: takes one task at a time from the pool (list a file's key ranges,
- * digest one range, hash a raw file) and answers with the result. It keeps one read-only
- * connection per job, opened on its first task and checked to be on the inode the job names,
- * so a file renamed over mid-digest is never mixed into the version of the one being digested.
- */
+// A digest worker thread: takes one task at a time from the pool (list a file's key ranges,
+// digest one range, hash a raw file) and answers with the result. It keeps one read-only
+// connection per job, opened on its first task and checked to be on the inode the job names,
+// so a file renamed over mid-digest is never mixed into the version of the one being digested.
+
 /** The digest threads' nice value (0 normal, 19 lowest). */
 const WORKER_NICE = 10;
 
