@@ -10,7 +10,12 @@ export type OnBytes = (bytes: number) => void;
 export interface PoolOptions {
   /** Worker threads at most (default: the cores this process may use). */
   threads?: number;
+  /** A worker idle this long is stopped, giving back its memory (default 10 s). */
+  idleMs?: number;
 }
+
+/** Each idle digest thread holds about 25 MB (V8 heap, SQLite cache): stopped after this long. */
+export const DIGEST_IDLE_MS = 10_000;
 
 interface Job {
   id: number;
@@ -24,6 +29,7 @@ interface Job {
 interface Slot {
   worker: Worker;
   busy: Job | undefined;
+  idle: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
@@ -34,6 +40,7 @@ interface Slot {
  */
 export class DigestPool {
   readonly #threads: number;
+  readonly #idleMs: number;
   readonly #slots: Slot[] = [];
   readonly #queue: { job: Job; task: DigestTask }[] = [];
   #nextJob = 1;
@@ -41,10 +48,16 @@ export class DigestPool {
 
   constructor(options: PoolOptions = {}) {
     this.#threads = Math.max(1, options.threads ?? availableParallelism());
+    this.#idleMs = options.idleMs ?? DIGEST_IDLE_MS;
   }
 
   get threads(): number {
     return this.#threads;
+  }
+
+  /** Worker threads running now (started on demand, stopped when idle). */
+  get running(): number {
+    return this.#slots.length;
   }
 
   /** The content digest (README, "Versions") of the MBTiles file at `path`, on inode `ino`. */
@@ -87,7 +100,10 @@ export class DigestPool {
   async close(): Promise<void> {
     this.#closed = true;
     const slots = this.#slots.splice(0);
-    for (const slot of slots) slot.busy?.fail(new Error('digest pool closed'));
+    for (const slot of slots) {
+      clearTimeout(slot.idle);
+      slot.busy?.fail(new Error('digest pool closed'));
+    }
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
@@ -130,6 +146,7 @@ export class DigestPool {
       if (slot === undefined) return;
       const { job, task } = this.#queue.shift() as { job: Job; task: DigestTask };
       slot.busy = job;
+      clearTimeout(slot.idle);
       slot.worker.ref();
       job.workers.add(slot);
       slot.worker.postMessage({ type: 'task', job: job.id, path: job.path, ino: job.ino, task } satisfies ToWorker);
@@ -138,7 +155,7 @@ export class DigestPool {
 
   #spawn(): Slot {
     const worker = new Worker(workerUrl());
-    const slot: Slot = { worker, busy: undefined };
+    const slot: Slot = { worker, busy: undefined, idle: undefined };
     worker.on('message', (message: ToMain) => {
       const job = slot.busy;
       if (job === undefined || message.job !== job.id) return;
@@ -148,6 +165,7 @@ export class DigestPool {
       if (message.type === 'error') job.fail(new Error(message.message));
       else job.onMessage(message);
       this.#dispatch();
+      if (slot.busy === undefined) slot.idle = setTimeout(() => this.#retire(slot), this.#idleMs).unref();
     });
     // A worker that dies takes its task with it: that digest fails, a new worker takes its place.
     const lost = (error: Error) => {
@@ -161,6 +179,14 @@ export class DigestPool {
     worker.on('exit', (code) => lost(new Error(`digest worker exited with code ${code}`)));
     this.#slots.push(slot);
     return slot;
+  }
+
+  /** Stops an idle worker; the next digest starts a new one. */
+  #retire(slot: Slot): void {
+    const index = this.#slots.indexOf(slot);
+    if (index < 0 || slot.busy !== undefined) return;
+    this.#slots.splice(index, 1);
+    void slot.worker.terminate();
   }
 }
 

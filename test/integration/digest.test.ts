@@ -7,6 +7,7 @@ import { loadMbtilesSource } from '../../src/source/mbtiles-source.ts';
 import { betterSqliteDriver } from '../../src/storage/sqlite-better.ts';
 import { copyFixture, execSql, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { expectedContentVersion, type RawTile, rawTile as tile, writeTilesFile } from '../helpers/tiles-file.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * The test vector of the README: a negative row (GDAL writes them), an empty blob, a NULL
@@ -98,6 +99,19 @@ describe('content version (tree over fixed key ranges)', () => {
     await expect(pool(2).digestContent(path, other)).rejects.toThrow(/replaced while being versioned/);
     await expect(pool(2).digestFile(path, other)).rejects.toThrow(/replaced while being versioned/);
     expect((await pool(2).digestContent(path, statSync(path).ino)).digest.slice(0, 16)).toBe(VECTOR_VERSION);
+  });
+
+  it('stops idle workers, giving their memory back, and starts new ones for the next digest', async () => {
+    const short = new DigestPool({ threads: 2, idleMs: 50 });
+    try {
+      const path = fileOf(VECTOR);
+      await short.digestContent(path, statSync(path).ino);
+      expect(short.running).toBeGreaterThan(0);
+      await waitFor(() => short.running === 0, 'idle workers to stop');
+      expect((await short.digestContent(path, statSync(path).ino)).digest.slice(0, 16)).toBe(VECTOR_VERSION);
+    } finally {
+      await short.close();
+    }
   });
 
   it('gives Deno (node:sqlite) the same version as Node', () => {
