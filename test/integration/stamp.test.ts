@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, execSql, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { startTestServer } from '../helpers/server.ts';
 import { type RawTile, rawTile as tile, writeTilesFile } from '../helpers/tiles-file.ts';
 
 const CLI = join(REPO, 'dist/cli.js');
@@ -89,6 +90,22 @@ describe('tilestamp stamp', () => {
     const before = cli('version', path).stdout.split(/\s+/)[0];
     expect(cli('stamp', path).status).toBe(0);
     expect(cli('version', path).stdout.split(/\s+/)[0]).toBe(before);
+  });
+
+  it('may stamp a file being served: the server keeps serving it under the same version', async () => {
+    const data = join(dir, 'served');
+    const path = copyFixture('world_cities.mbtiles', data);
+    const server = await startTestServer(data);
+    try {
+      const before = server.registry.versions().world_cities;
+      expect(cli('stamp', path).status).toBe(0);
+      await server.rescan('test', true);
+      expect(server.registry.versions().world_cities).toBe(before);
+      expect((await server.get('/tiles/world_cities.json')).status).toBe(200);
+      expect(server.logs.filter((l) => l.level === 'error')).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 
   it('gives a file without tiles the MD5 of nothing', () => {
