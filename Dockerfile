@@ -50,7 +50,8 @@ LABEL org.opencontainers.image.title="tilestamp" \
 ENV NODE_ENV=production \
     TILESTAMP_DATA=/data \
     TILESTAMP_PORT=8080 \
-    TILESTAMP_HOST=0.0.0.0
+    TILESTAMP_HOST=0.0.0.0 \
+    TILESTAMP_STATE_DIR=/var/cache/tilestamp
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -58,6 +59,8 @@ COPY --from=build /app/dist ./dist
 # Files the pages load (/client/tilestamp.js); dist/http/assets.js finds them at ../../static.
 COPY static ./static
 COPY --chown=node:node data /data
+# Versions remembered across restarts; mount a volume here to keep them across containers too.
+RUN mkdir -p /var/cache/tilestamp && chown node:node /var/cache/tilestamp
 USER node
 VOLUME /data
 EXPOSE 8080

@@ -5,9 +5,11 @@ import process from 'node:process';
 import { serveCluster } from './cluster/serve.ts';
 import { type Config, parseCommandLine, USAGE } from './config.ts';
 import { createLogger } from './log.ts';
+import { progressBar } from './progress-bar.ts';
 import { startServer } from './server.ts';
 import { loadMbtilesSource } from './source/mbtiles-source.ts';
 import type { VersionOptions } from './source/version.ts';
+import { stampFiles } from './stamp.ts';
 import { loadSqliteDriver } from './storage/driver.ts';
 import { messageOf } from './storage/mbtiles.ts';
 
@@ -24,6 +26,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command.name === 'version') return printVersions(command.files, command.versioning);
+  if (command.name === 'stamp') {
+    return stampFiles(await loadSqliteDriver(), command.files, command.check, {
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+    });
+  }
   return command.config.workers > 1 ? serveCluster(command.config) : serve(command.config);
 }
 
@@ -66,11 +74,15 @@ async function printVersions(files: string[], versioning: VersionOptions): Promi
   let failures = 0;
   for (const path of files) {
     const id = basename(path).replace(/\.mbtiles$/, '');
+    // A progress bar only for a person watching: never into a pipe or a log file.
+    const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
     try {
-      const source = await loadMbtilesSource(driver, id, path, versioning);
+      const source = await loadMbtilesSource(driver, id, path, versioning, bar && { onProgress: bar.show, progressEveryMs: 200 });
+      bar?.clear();
       source.close();
       process.stdout.write(`${source.version}  ${id}  ${path}\n`);
     } catch (error) {
+      bar?.clear();
       failures += 1;
       process.stderr.write(`tilestamp: ${path}: ${messageOf(error)}\n`);
     }

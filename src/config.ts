@@ -1,3 +1,4 @@
+import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 import { VERSION_SOURCES, type VersionFrom, type VersionOptions } from './source/version.ts';
@@ -36,11 +37,14 @@ export interface Config {
   decodeMemory?: number;
   /** Open event streams at most; more get 503 (default 10,000). */
   maxEventStreams?: number;
+  /** Where computed versions are remembered across restarts; undefined: nowhere. */
+  stateDir?: string | undefined;
 }
 
 export type Command =
   | { name: 'serve'; config: Config }
   | { name: 'version'; files: string[]; versioning: VersionOptions }
+  | { name: 'stamp'; files: string[]; check: boolean }
   | { name: 'help' };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
@@ -139,6 +143,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'MiB of tiles decompressed at once for clients without gzip (more wait, then 503)',
     fallback: '256',
   },
+  {
+    flag: 'state-dir',
+    env: 'TILESTAMP_STATE_DIR',
+    value: 'DIR',
+    help: 'where computed versions are remembered across restarts',
+    fallback: '$XDG_CACHE_HOME/tilestamp or ~/.cache/tilestamp',
+  },
+  { flag: 'check', help: 'with stamp: compare agg_tiles_hash instead of writing it (exit 1 on a mismatch)' },
   { flag: 'help', help: 'print this help and exit' },
 ];
 
@@ -146,6 +158,9 @@ export const USAGE = `Usage (from a clone, after npm start or npm run build: npx
   tilestamp serve [options]      serve every .mbtiles file in the data folder
   tilestamp version FILE...      print "version  id  path" for each file, as the server derives it
                                  (with --version-from and --version-key as given)
+  tilestamp stamp FILE... [--check]
+                                 write martin's agg_tiles_hash into each file's metadata
+                                 and print "hash  path" (--check: compare, do not write)
   tilestamp --help               print this help
 
 Options (each also from its environment variable; a flag wins):
@@ -175,14 +190,22 @@ export function parseCommandLine(
   const { values, positionals } = parsed;
   if (values.help) return { ok: true, command: { name: 'help' } };
   const [name = 'serve', ...rest] = positionals;
-  if (name !== 'serve' && name !== 'version') return { ok: false, error: `unknown command ${JSON.stringify(name)}` };
+  if (name !== 'serve' && name !== 'version' && name !== 'stamp') {
+    return { ok: false, error: `unknown command ${JSON.stringify(name)}` };
+  }
+  if (values.check && name !== 'stamp') return { ok: false, error: '--check only applies to stamp' };
+  if (name === 'stamp') {
+    if (rest.length === 0) return { ok: false, error: 'stamp needs at least one FILE' };
+    return { ok: true, command: { name, files: rest, check: values.check === true } };
+  }
   const pick = (flag: string): string | undefined => {
     const spec = OPTIONS.find((o) => o.flag === flag) as OptionSpec;
     const value = values[flag];
     if (typeof value === 'string') return value;
     if (value === true) return 'true';
     const fromEnv = spec.env ? env[spec.env] : undefined;
-    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.fallback;
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    return flag === 'state-dir' ? defaultStateDir(env) : spec.fallback;
   };
   const versioning = buildVersioning(pick);
   if (typeof versioning === 'string') return { ok: false, error: versioning };
@@ -284,9 +307,19 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
         shutdownTimeoutMs: Math.round(shutdownSeconds * 1000),
         maxEventStreams,
         decodeMemory: decodeMiB * 1024 * 1024,
+        stateDir: pick('state-dir'),
       },
     },
   };
+}
+
+/** The XDG cache folder (`$XDG_CACHE_HOME/tilestamp`, else `~/.cache/tilestamp`); undefined without either. */
+export function defaultStateDir(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const xdg = env.XDG_CACHE_HOME;
+  // The XDG spec: a relative path there is invalid and is ignored.
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'tilestamp');
+  const home = env.HOME;
+  return home !== undefined && isAbsolute(home) ? join(home, '.cache', 'tilestamp') : undefined;
 }
 
 function integer(text: string | undefined, min: number, max: number): number | undefined {

@@ -4,8 +4,10 @@ import type { Config } from './config.ts';
 import type { VersionEvents } from './http/events.ts';
 import { startHttp } from './http-server.ts';
 import type { Logger } from './log.ts';
+import { progressReporter } from './source/progress.ts';
 import type { Registry } from './source/registry.ts';
 import { Reloader } from './source/reloader.ts';
+import { VersionState } from './source/version-state.ts';
 import { watchDataDir } from './source/watch.ts';
 import type { SqliteDriver } from './storage/sqlite.ts';
 
@@ -61,6 +63,10 @@ export async function startReloading(
     settleMs: config.settleMs,
     clock,
     ...(onOutcome && { onOutcome }),
+    load: {
+      state: config.stateDir ? new VersionState(config.stateDir, logger) : undefined,
+      onProgress: progressReporter(registry, logger),
+    },
   });
   const loaded = reloader.start().catch((error: Error) => {
     // The folder vanished or became unreadable after start: say so; /ready stays 503.

@@ -16,7 +16,7 @@ export interface FileKey {
 
 /** One tileset as the primary sees it. Dates travel as ISO strings. */
 export type TilesetSnapshot =
-  | { state: 'loading'; id: string; path: string }
+  | { state: 'loading'; id: string; path: string; progress?: Extract<TilesetEntry, { state: 'loading' }>['progress'] }
   | {
       state: 'ok';
       id: string;
@@ -69,7 +69,7 @@ export function isTilestampMessage(message: unknown): message is { type: string 
 export function snapshotOf(entry: TilesetEntry, fileOf: (id: string) => FileKey | undefined): TilesetSnapshot {
   switch (entry.state) {
     case 'loading':
-      return { state: 'loading', id: entry.id, path: entry.path };
+      return { state: 'loading', id: entry.id, path: entry.path, ...(entry.progress && { progress: entry.progress }) };
     case 'failed':
     case 'waiting':
       return { state: entry.state, id: entry.id, path: entry.path, reason: entry.reason, since: entry.since.toISOString() };

@@ -156,7 +156,13 @@ async function applyStep(
       const { tileset } = step;
       const current = registry.get(tileset.id);
       if (tileset.state === 'loading') {
-        if (current?.state !== 'loading') registry.set({ state: 'loading', id: tileset.id, path: tileset.path });
+        // The primary's digest progress shows on every worker's /health.
+        registry.set({
+          state: 'loading',
+          id: tileset.id,
+          path: tileset.path,
+          ...(tileset.progress && { progress: tileset.progress }),
+        });
         return;
       }
       if (current?.state === 'failed' && current.reason === tileset.reason) return;

@@ -32,7 +32,7 @@ export function healthHandler(registry: Registry, driver: string, extra?: () => 
 function describeEntry(registry: Registry, entry: TilesetEntry): Record<string, unknown> {
   switch (entry.state) {
     case 'loading':
-      return { state: 'loading' };
+      return { state: 'loading', ...(entry.progress && { progress: entry.progress }) };
     case 'waiting':
       return { state: 'waiting', reason: entry.reason, since: entry.since.toISOString() };
     case 'ok': {

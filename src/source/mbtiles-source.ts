@@ -12,18 +12,36 @@ import {
   storedEncoding,
   type TileFormat,
 } from '../storage/tile-format.ts';
+import { type DigestPool, sharedDigestPool } from './digest-pool.ts';
+import { CONTENT_FORMULA } from './digest-ranges.ts';
 import { FileChangedError, readFailure, SourceUnavailableError } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
+import { type DigestProgress, ProgressMeter } from './progress.ts';
 import type { FileState } from './snapshot.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
-import {
-  DEFAULT_VERSIONING,
-  type DigestResult,
-  digestFile,
-  digestTiles,
-  metadataVersion,
-  type VersionOptions,
-} from './version.ts';
+import { DEFAULT_VERSIONING, type DigestResult, metadataVersion, VERSION_HEX_DIGITS, type VersionOptions } from './version.ts';
+import { fileKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
+
+/** Names the `--version-from file` formula in the state file. */
+const FILE_FORMULA = 'sha256-file-1';
+
+/**
+ * How to version a file: a `--version-from` source, or `known` for a caller already told the
+ * version (a cluster worker, by the primary that digested the file): nothing is digested then.
+ */
+export type Versioning = VersionOptions | { from: 'known'; version: string };
+
+/** What loading may use besides the file: where to digest, what to remember, whom to tell. */
+export interface LoadOptions {
+  /** Worker threads to digest on (default: the process's shared pool). */
+  pool?: DigestPool;
+  /** Versions remembered across restarts (`--state-dir`). */
+  state?: VersionState;
+  /** Called every `progressEveryMs` while a digest runs (so only for digests that long). */
+  onProgress?: (progress: DigestProgress & { id: string; path: string }) => void;
+  /** Default 2000. */
+  progressEveryMs?: number;
+}
 
 const WORLD_BOUNDS: [number, number, number, number] = [-180, -85.051129, 180, 85.051129];
 /** Tiles decoded per zoom level when a vector file's metadata lists no layers. */
@@ -133,7 +151,8 @@ export async function loadMbtilesSource(
   driver: SqliteDriver,
   id: string,
   path: string,
-  versioning: VersionOptions | KnownVersion = DEFAULT_VERSIONING,
+  versioning: Versioning = DEFAULT_VERSIONING,
+  options: LoadOptions = {},
 ): Promise<MbtilesSource> {
   const guard = openGuard(path);
   let file: MbtilesFile;
@@ -159,9 +178,13 @@ export async function loadMbtilesSource(
       info.vectorLayers = await discoverVectorLayers(readOrFail(() => sampleTiles(file, zooms.minzoom, zooms.maxzoom)));
       warnings.push(`metadata lists no vector_layers; found ${info.vectorLayers.length} by decoding tiles`);
     }
-    const digest = await deriveVersion(file, versioning);
+    const { digest, key } = await deriveVersion(file, guard, versioning, id, options);
     const source = new MbtilesSource(id, format, info, digest, warnings, file, guard);
     if (!source.intact()) throw new FileChangedError('changed while being versioned');
+    // Remembered only when the file's key still holds after the digest: what was digested is what the key names.
+    if (key !== undefined && sameKey(key, { ...key, ...fileKeyOf(fstatSync(guard.fd, { bigint: true })) })) {
+      await options.state?.remember(key, digest);
+    }
     return source;
   } catch (error) {
     file.close();
@@ -260,31 +283,53 @@ function sampleTiles(file: MbtilesFile, minzoom: number, maxzoom: number): TileR
 }
 
 /**
- * A version decided elsewhere: a worker of `--workers N` opens the file the primary digested and
- * takes the primary's word for its version (after checking it opened that very file).
+ * The version per `--version-from` (README, "Versions"); a failure rejects the file. A version
+ * remembered under the file's exact key is taken as it is; otherwise the file is digested on
+ * the worker pool, and `key` says under what to remember the result.
  */
-export interface KnownVersion {
-  from: 'known';
-  version: string;
-}
-
-/** The version per `--version-from` (README, "Versions"); a failure rejects the file. */
-async function deriveVersion(file: MbtilesFile, versioning: VersionOptions | KnownVersion): Promise<DigestResult> {
+async function deriveVersion(
+  file: MbtilesFile,
+  guard: Guard,
+  versioning: Versioning,
+  id: string,
+  options: LoadOptions,
+): Promise<{ digest: DigestResult; key?: StateKey }> {
+  const { from } = versioning;
   try {
-    switch (versioning.from) {
-      case 'known':
-        return { version: versioning.version, tiles: undefined, bytes: 0 };
-      case 'content':
-        return await digestTiles(file.walkTiles());
-      case 'file':
-        return await digestFile(file.path);
-      case 'metadata':
-        return { version: metadataVersion(file.metadata.values, versioning.key), tiles: undefined, bytes: 0 };
+    if (from === 'known') return { digest: { version: knownVersion(versioning.version), tiles: undefined, bytes: 0 } };
+    if (from === 'metadata') {
+      return { digest: { version: metadataVersion(file.metadata.values, versioning.key), tiles: undefined, bytes: 0 } };
+    }
+    const stats = fstatSync(guard.fd, { bigint: true });
+    const key: StateKey = { ...fileKeyOf(stats), source: from, formula: from === 'content' ? CONTENT_FORMULA : FILE_FORMULA };
+    const remembered = await options.state?.lookup(key);
+    if (remembered !== undefined) return { digest: { ...remembered, remembered: true } };
+    const pool = options.pool ?? sharedDigestPool();
+    const meter = new ProgressMeter(Number(stats.size));
+    const timer = options.onProgress
+      ? setInterval(() => options.onProgress?.({ id, path: file.path, ...meter.read() }), options.progressEveryMs ?? 2000)
+      : undefined;
+    const onBytes = (bytes: number) => meter.add(bytes);
+    try {
+      const ino = Number(stats.ino);
+      const result =
+        from === 'content'
+          ? await pool.digestContent(file.path, ino, onBytes)
+          : { ...(await pool.digestFile(file.path, ino, onBytes)), tiles: undefined };
+      return { digest: { version: result.digest.slice(0, VERSION_HEX_DIGITS), tiles: result.tiles, bytes: result.bytes }, key };
+    } finally {
+      clearInterval(timer);
     }
   } catch (error) {
-    const what = versioning.from === 'content' ? 'tiles cannot be read' : `no ${versioning.from} version`;
+    if (error instanceof Error && /replaced while being/.test(error.message)) throw new FileChangedError(error.message);
+    const what = from === 'content' ? 'tiles cannot be read' : `no ${from} version`;
     throw new MbtilesError(`${what}: ${messageOf(error)}`);
   }
+}
+
+function knownVersion(version: string): string {
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(version)) throw new Error(`known version ${JSON.stringify(version)} is not URL-safe`);
+  return version;
 }
 
 function readOrFail<T>(read: () => T): T {

@@ -16,7 +16,13 @@ export interface Decided {
  */
 export type TilesetEntry = Decided &
   (
-    | { state: 'loading'; id: string; path: string }
+    | {
+        state: 'loading';
+        id: string;
+        path: string;
+        /** How far its digest has got, once it has run for a while. */
+        progress?: { percent: number; mbPerSecond: number; etaSeconds: number | undefined };
+      }
     | { state: 'waiting'; id: string; path: string; reason: string; since: Date }
     | {
         state: 'ok';

@@ -5,7 +5,7 @@ import { messageOf } from '../storage/mbtiles.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import { transientCause } from '../storage/sqlite-errors.ts';
 import { FileChangedError } from './errors.ts';
-import { loadMbtilesSource } from './mbtiles-source.ts';
+import { type LoadOptions, loadMbtilesSource } from './mbtiles-source.ts';
 import type { Registry, Skipped, TilesetEntry } from './registry.ts';
 import { planReload, type Served } from './reload-plan.ts';
 import { type FileState, lookAt, type Snapshot, sameFile, takeSnapshot } from './snapshot.ts';
@@ -35,6 +35,8 @@ export interface ReloaderDeps {
   onOutcome?: (outcome: ReloadOutcome, id: string) => void;
   /** Time for the settle wait and the retries (tests move it on by hand). */
   clock?: Clock;
+  /** Digest pool, remembered versions, progress reports. */
+  load?: LoadOptions;
 }
 
 /**
@@ -131,7 +133,7 @@ export class Reloader {
     if (now === undefined || now.busy || now.ino !== served.ino || now.size !== served.size) return;
     let source: Awaited<ReturnType<typeof loadMbtilesSource>>;
     try {
-      source = await loadMbtilesSource(this.deps.driver, id, served.path, this.deps.versioning);
+      source = await loadMbtilesSource(this.deps.driver, id, served.path, this.deps.versioning, this.deps.load);
     } catch {
       return; // being written: the regular pass takes it once it holds still
     }
@@ -263,7 +265,7 @@ export class Reloader {
     const started = performance.now();
     let source: Awaited<ReturnType<typeof loadMbtilesSource>>;
     try {
-      source = await loadMbtilesSource(this.deps.driver, id, state.path, this.deps.versioning);
+      source = await loadMbtilesSource(this.deps.driver, id, state.path, this.deps.versioning, this.deps.load);
     } catch (error) {
       if (error instanceof FileChangedError) {
         logger.debug({ tileset: id, path: state.path, reason: error.message }, 'file not complete yet');
@@ -318,6 +320,7 @@ export class Reloader {
         format: source.format,
         tiles: source.digest.tiles,
         bytes: source.digest.bytes,
+        remembered: source.digest.remembered,
         ms: Math.round(performance.now() - started),
       },
       { added: 'tileset loaded', swapped: 'tileset swapped', unchanged: 'tileset unchanged' }[outcome],

@@ -120,22 +120,6 @@ export class MbtilesFile {
       .flatMap((row) => toTileRow(row) ?? []);
   }
 
-  /**
-   * Every tile in (z, x, y) order, TMS rows as stored, one at a time. It reads through a
-   * connection of its own, so a long walk never makes the serving handle busy.
-   */
-  *walkTiles(): Generator<TileRow> {
-    const db = this.driver.openReadOnly(this.path);
-    try {
-      for (const row of db.prepare(ALL_TILES_SQL).iterate()) {
-        const tile = toTileRow(row);
-        if (tile !== undefined) yield tile;
-      }
-    } finally {
-      db.close();
-    }
-  }
-
   close(): void {
     this.#db.close();
   }

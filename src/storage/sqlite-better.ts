@@ -20,6 +20,9 @@ export const betterSqliteDriver: SqliteDriver = {
     }
     return wrap(db);
   },
+  openReadWrite(path: string): Database {
+    return wrap(new BetterSqlite3(path, { fileMustExist: true }));
+  },
 };
 
 /**
@@ -40,6 +43,7 @@ function wrap(db: BetterSqlite3.Database): Database {
         iterate: (...params) => stmt.iterate(...params) as IterableIterator<Row>,
       };
     },
+    exec: (sql: string) => void db.exec(sql),
     close: () => db.close(),
   };
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import { isWalFile, needsWriteAccess, walCopy } from './read-only-wal.ts';
@@ -23,21 +24,31 @@ export const nodeSqliteDriver: SqliteDriver = {
         db = openWithoutShm(path);
       }
     }
-    return {
-      prepare(sql: string): Statement {
-        const stmt = db.prepare(sql);
-        return {
-          get: (...params) => toBuffers(stmt.get(...(params as Param[])) as Row | undefined),
-          all: (...params) => (stmt.all(...(params as Param[])) as Row[]).map((r) => toBuffers(r) as Row),
-          *iterate(...params) {
-            for (const row of stmt.iterate(...(params as Param[]))) yield toBuffers(row as Row) as Row;
-          },
-        };
-      },
-      close: () => db.close(),
-    };
+    return wrap(db);
+  },
+  openReadWrite(path: string): Database {
+    // node:sqlite would create a missing file: refuse one first, as better-sqlite3's fileMustExist does.
+    if (!existsSync(path)) throw new Error(`no such file: ${path}`);
+    return wrap(new DatabaseSync(path));
   },
 };
+
+function wrap(db: DatabaseSync): Database {
+  return {
+    prepare(sql: string): Statement {
+      const stmt = db.prepare(sql);
+      return {
+        get: (...params) => toBuffers(stmt.get(...(params as Param[])) as Row | undefined),
+        all: (...params) => (stmt.all(...(params as Param[])) as Row[]).map((r) => toBuffers(r) as Row),
+        *iterate(...params) {
+          for (const row of stmt.iterate(...(params as Param[]))) yield toBuffers(row as Row) as Row;
+        },
+      };
+    },
+    exec: (sql: string) => db.exec(sql),
+    close: () => db.close(),
+  };
+}
 
 function open(path: string | URL): DatabaseSync {
   const db = new DatabaseSync(path, { readOnly: true, timeout: 0 });

@@ -18,6 +18,8 @@ export interface Statement {
 
 export interface Database {
   prepare(sql: string): Statement;
+  /** Runs SQL without parameters and without results (`tilestamp stamp` writes metadata so). */
+  exec(sql: string): void;
   close(): void;
 }
 
@@ -26,4 +28,6 @@ export interface SqliteDriver {
   readonly name: string;
   /** Opens an existing file read-only; throws when it cannot. */
   openReadOnly(path: string): Database;
+  /** Opens an existing file for writing (only `tilestamp stamp` does); throws when it cannot. */
+  openReadWrite(path: string): Database;
 }

@@ -270,3 +270,26 @@ describe('version sources', () => {
     if (!result.ok) expect(result.error).toMatch(message);
   });
 });
+
+describe('--state-dir', () => {
+  it.each<[string[], Record<string, string>, string | undefined]>([
+    [[], {}, undefined],
+    [[], { HOME: '/home/ada' }, '/home/ada/.cache/tilestamp'],
+    [[], { HOME: '/home/ada', XDG_CACHE_HOME: '/var/cache/ada' }, '/var/cache/ada/tilestamp'],
+    [[], { HOME: '/home/ada', XDG_CACHE_HOME: 'relative/cache' }, '/home/ada/.cache/tilestamp'],
+    [[], { HOME: '/home/ada', TILESTAMP_STATE_DIR: '/srv/state' }, '/srv/state'],
+    [['--state-dir', '/flag/state'], { TILESTAMP_STATE_DIR: '/srv/state' }, '/flag/state'],
+    [['--state-dir', ''], { HOME: '/home/ada' }, ''],
+  ])('%j with %j → %j', (argv, env, stateDir) => {
+    expect(serveConfig(argv, env).stateDir).toBe(stateDir);
+  });
+});
+
+describe('stamp', () => {
+  it.each<[string[], { files: string[]; check: boolean }]>([
+    [['stamp', 'a.mbtiles', 'b.mbtiles'], { files: ['a.mbtiles', 'b.mbtiles'], check: false }],
+    [['stamp', '--check', 'a.mbtiles'], { files: ['a.mbtiles'], check: true }],
+  ])('%j', (argv, expected) => {
+    expect(parseCommandLine(argv, {})).toEqual({ ok: true, command: { name: 'stamp', ...expected } });
+  });
+});
