@@ -6,7 +6,7 @@ import { serveCluster } from './cluster/serve.ts';
 import { type Config, parseCommandLine, USAGE } from './config.ts';
 import { createLogger } from './log.ts';
 import { progressBar } from './progress-bar.ts';
-import { startServer } from './server.ts';
+import { shutdownBackstop, startServer } from './server.ts';
 import { loadMbtilesSource } from './source/mbtiles-source.ts';
 import type { VersionOptions } from './source/version.ts';
 import { stampFiles } from './stamp.ts';
@@ -38,7 +38,34 @@ async function main(argv: string[]): Promise<number> {
 async function serve(config: Config): Promise<number> {
   const logger = createLogger(config.logLevel);
   const driver = await loadSqliteDriver();
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let signalled: string | undefined;
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  const stop = (signal: string) => {
+    // `on`, not `once`: a second signal (deno task forwards the one its group already got)
+    // must not fall through to the default action and kill the process mid-shutdown.
+    if (signalled !== undefined || server === undefined) {
+      signalled ??= signal; // during start-up: stop as soon as the server exists
+      return;
+    }
+    signalled = signal;
+    logger.info({ signal }, 'shutting down: finishing requests in flight');
+    shutdownBackstop(config, logger, () => finish(0));
+    server.close().then(
+      () => finish(0),
+      () => finish(1),
+    );
+  };
+  // Installed before anything starts: a SIGTERM during start-up is a shutdown, not a kill.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'rescanning every file');
+    void server?.rescan('SIGHUP', true);
+  });
   try {
     server = await startServer(config, logger, driver);
   } catch (error) {
@@ -46,26 +73,12 @@ async function serve(config: Config): Promise<number> {
     process.stderr.write(`tilestamp: ${messageOf(error)}\n`);
     return 1;
   }
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      // `on`, not `once`: a second signal (deno task forwards the one its group already got)
-      // must not fall through to the default action and kill the process mid-shutdown.
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down: finishing requests in flight');
-      server.close().then(
-        () => resolve(0),
-        () => resolve(1),
-      );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      logger.info({ signal: 'SIGHUP' }, 'rescanning every file');
-      void server.rescan('SIGHUP', true);
-    });
-  });
+  if (signalled !== undefined) {
+    const signal = signalled;
+    signalled = undefined;
+    stop(signal);
+  }
+  return finished;
 }
 
 /** `tilestamp version FILE...`: what the server would publish for each file, for pipelines to log. */

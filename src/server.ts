@@ -132,9 +132,26 @@ export async function startServer(
     rescan: (reason, full = false) => loaded.then(() => reloader.rescan(reason, { full })),
     async close() {
       const closed = http.close();
-      await reloading?.stop();
+      // A digest in progress cannot be interrupted; it does not hold the shutdown past the deadline.
+      await Promise.race([reloading?.stop(), deadline(config.shutdownTimeoutMs)]);
       await closed;
       registry.closeAll();
     },
   };
+}
+
+/** Resolves after `ms`, without keeping the process alive. */
+export function deadline(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * The last word on shutdown: whatever still runs (a digest in progress, say) when the deadline
+ * has passed by 2 s ends with the process (`exit`). Unreferenced: it never keeps the process alive.
+ */
+export function shutdownBackstop(config: Pick<Config, 'shutdownTimeoutMs'>, logger: Logger, exit: () => void): void {
+  setTimeout(() => {
+    logger.warn({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed: exiting now');
+    exit();
+  }, config.shutdownTimeoutMs + 2_000).unref();
 }

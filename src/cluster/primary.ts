@@ -8,7 +8,7 @@ type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 import type { Config } from '../config.ts';
 import { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
-import { checkDataDir, type Reloading, startReloading } from '../server.ts';
+import { checkDataDir, deadline, type Reloading, startReloading } from '../server.ts';
 import { MbtilesSource } from '../source/mbtiles-source.ts';
 import { Registry } from '../source/registry.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
@@ -26,6 +26,12 @@ const RESTART_BACKOFF_MS = 1_000;
 const RESTART_BACKOFF_CAP_MS = 30_000;
 /** A worker that lived this long counts as healthy: its next crash starts the backoff over. */
 const HEALTHY_LIFETIME_MS = 30_000;
+/**
+ * Workers in a row that exit before they ever listen, after which the server stops (exit 1): the
+ * port is taken or not allowed. More than one, because Deno's cluster can lose a race for the
+ * shared port at start-up.
+ */
+const FAILED_STARTS = 3;
 /** How long the primary waits for each worker's metrics. */
 const METRICS_TIMEOUT_MS = 3_000;
 
@@ -35,6 +41,8 @@ interface Slot {
   startedAt: number;
   restarts: number;
   quickCrashes: number;
+  /** Workers in a row in this slot that exited before they listened. */
+  failedStarts: number;
 }
 
 export interface Primary {
@@ -59,6 +67,7 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
   const metrics = new Metrics(registry, () => 0);
   const slots: Slot[] = [];
   let stopping = false;
+  let failed = false;
   let reloading: Reloading | undefined;
 
   const workersInfo = (): WorkerInfo[] =>
@@ -71,8 +80,8 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
   const fileOf = (id: string): FileKey | undefined => {
     const entry = registry.get(id);
     if (entry?.state !== 'ok' || !(entry.source instanceof MbtilesSource)) return undefined;
-    const { ino, size, mtimeMs } = entry.source.fileState;
-    return { ino, size, mtimeMs };
+    const { ino, size, mtimeMs, ctimeMs } = entry.source.fileState;
+    return { ino, size, mtimeMs, ctimeMs };
   };
   const syncMessage = (): PrimaryMessage => ({
     type: 'tilestamp:sync',
@@ -136,9 +145,24 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
     slot.worker = worker;
     slot.startedAt = Date.now();
     worker.on('message', (message) => onMessage(worker, message));
+    let listened = false;
+    worker.once('listening', () => {
+      listened = true;
+      slot.failedStarts = 0;
+    });
     worker.once('exit', (code, signal) => {
       if (slot.worker === worker) slot.worker = undefined;
       if (stopping) return;
+      if (!listened && ++slot.failedStarts >= FAILED_STARTS) {
+        // It never got the port (in use, not allowed), again and again: restarting cannot help.
+        logger.error(
+          { worker: slot.number, pid: worker.process.pid, code, signal },
+          'worker exited before it could listen; stopping',
+        );
+        failed = true;
+        stop('a worker could not start');
+        return;
+      }
       const lived = Date.now() - slot.startedAt;
       slot.quickCrashes = lived >= HEALTHY_LIFETIME_MS ? 1 : slot.quickCrashes + 1;
       const delay = Math.min(RESTART_BACKOFF_CAP_MS, RESTART_BACKOFF_MS * 2 ** (slot.quickCrashes - 1));
@@ -154,14 +178,6 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
       }, delay).unref();
     });
   };
-  for (let number = 1; number <= config.workers; number++) {
-    const slot: Slot = { number, worker: undefined, startedAt: Date.now(), restarts: 0, quickCrashes: 0 };
-    slots.push(slot);
-    fork(slot);
-  }
-  logger.info({ workers: config.workers, pid: process.pid }, 'primary started its workers');
-  reloading = await startReloading(config, logger, driver, registry, (outcome) => metrics.reload(outcome));
-
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => {
     resolveDone = resolve;
@@ -182,13 +198,21 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
       for (const slot of slots) slot.worker?.process.kill('SIGKILL');
     }, config.shutdownTimeoutMs + 2_000);
     void Promise.all(exits)
-      .then(() => reloading?.stop())
+      .then(() => Promise.race([reloading?.stop(), deadline(config.shutdownTimeoutMs)]))
       .then(() => {
         clearTimeout(backstop);
         registry.closeAll();
-        resolveDone(0);
+        resolveDone(failed ? 1 : 0);
       });
   };
+  for (let number = 1; number <= config.workers; number++) {
+    const slot: Slot = { number, worker: undefined, startedAt: Date.now(), restarts: 0, quickCrashes: 0, failedStarts: 0 };
+    slots.push(slot);
+    fork(slot);
+  }
+  logger.info({ workers: config.workers, pid: process.pid }, 'primary started its workers');
+  reloading = await startReloading(config, logger, driver, registry, (outcome) => metrics.reload(outcome));
+
   return { done, stop, rescan };
 }
 

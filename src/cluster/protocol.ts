@@ -12,6 +12,8 @@ export interface FileKey {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** See FileState.ctimeMs: an in-place rewrite with size and mtime restored still differs here. */
+  ctimeMs?: number | undefined;
 }
 
 /** One tileset as the primary sees it. Dates travel as ISO strings. */
@@ -101,7 +103,14 @@ export type SyncStep =
 export type WorkerView = ReadonlyMap<string, { state: TilesetEntry['state']; version?: string; file?: FileKey }>;
 
 export function sameFileKey(a: FileKey | undefined, b: FileKey | undefined): boolean {
-  return a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs
+  );
 }
 
 /**

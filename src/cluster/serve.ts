@@ -15,7 +15,17 @@ export async function serveCluster(config: Config): Promise<number> {
   const logger = createLogger(config.logLevel);
   const driver = await loadSqliteDriver();
   if (cluster.isPrimary) {
-    let primary: Awaited<ReturnType<typeof runPrimary>>;
+    let primary: Awaited<ReturnType<typeof runPrimary>> | undefined;
+    let pending: string | undefined;
+    // Installed before anything starts: a SIGTERM during start-up is a shutdown, not a kill.
+    const stop = (signal: string) => {
+      if (primary) primary.stop(signal);
+      else pending ??= signal;
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    // Each worker turns SIGHUP into a rescan request too; the primary's own is the one operators send.
+    process.on('SIGHUP', () => primary?.rescan('SIGHUP'));
     try {
       primary = await runPrimary(config, logger, driver);
     } catch (error) {
@@ -30,10 +40,7 @@ export async function serveCluster(config: Config): Promise<number> {
       process.stderr.write(`tilestamp: ${messageOf(error)}\n`);
       return 1;
     }
-    process.on('SIGTERM', () => primary.stop('SIGTERM'));
-    process.on('SIGINT', () => primary.stop('SIGINT'));
-    // Each worker turns SIGHUP into a rescan request too; the primary's own is the one operators send.
-    process.on('SIGHUP', () => primary.rescan('SIGHUP'));
+    if (pending !== undefined) primary.stop(pending);
     return primary.done;
   }
   return new Promise((resolve) => {

@@ -12,6 +12,7 @@ import {
   type PrimaryMessage,
   planSync,
   type SyncStep,
+  sameFileKey,
   type TilesetSnapshot,
   type WorkerInfo,
   type WorkerMessage,
@@ -19,6 +20,9 @@ import {
 
 /** How long a worker waits for the primary to gather every worker's metrics. */
 const METRICS_TIMEOUT_MS = 5_000;
+/** First wait before a file this worker could not open is tried again; doubles up to the cap. */
+const RETRY_MS = 1_000;
+const RETRY_CAP_MS = 30_000;
 
 type SyncMessage = Extract<PrimaryMessage, { type: 'tilestamp:sync' }>;
 
@@ -77,11 +81,23 @@ export async function runWorker(
       http.registry.folderProblem = folder && { reason: folder.reason, since: new Date(folder.since) };
     }
     http.registry.skipped = message.skipped;
-    await applySync(http, opened, message.tilesets, driver, logger);
+    const complete = await applySync(http, opened, message.tilesets, driver, logger);
     if (message.ready && !http.registry.ready) http.registry.markReady();
     for (const resolve of [...synced]) resolve();
     synced.clear();
+    // A file this worker could not open is tried again on its own (the primary, which opened it,
+    // sees no change to announce): after 1 s, doubling to 30 s, until a sync goes through whole.
+    clearTimeout(retry);
+    if (complete) {
+      retryDelay = RETRY_MS;
+      return;
+    }
+    retry = setTimeout(() => apply(message), retryDelay);
+    retry.unref?.();
+    retryDelay = Math.min(RETRY_CAP_MS, retryDelay * 2);
   });
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let retryDelay = RETRY_MS;
   process.on('message', (message: unknown) => {
     if (!isTilestampMessage(message)) return;
     const m = message as PrimaryMessage;
@@ -128,7 +144,7 @@ async function applySync(
   wanted: readonly TilesetSnapshot[],
   driver: SqliteDriver,
   logger: Logger,
-): Promise<void> {
+): Promise<boolean> {
   const { registry } = http;
   const view = new Map(
     registry.list().map((entry) => {
@@ -136,22 +152,25 @@ async function applySync(
       return [entry.id, { state: entry.state, version, file: opened.get(entry.id) }] as const;
     }),
   );
-  for (const step of planSync(view, wanted)) await applyStep(http, opened, step, driver, logger);
+  let complete = true;
+  for (const step of planSync(view, wanted)) complete = (await applyStep(http, opened, step, driver, logger)) && complete;
+  return complete;
 }
 
+/** One step of a sync; false when this worker could not do it now (tried again later). */
 async function applyStep(
   http: RunningHttp,
   opened: Map<string, FileKey>,
   step: SyncStep,
   driver: SqliteDriver,
   logger: Logger,
-): Promise<void> {
+): Promise<boolean> {
   const { registry } = http;
   switch (step.do) {
     case 'remove':
       opened.delete(step.id);
       registry.remove(step.id);
-      return;
+      return true;
     case 'mark': {
       const { tileset } = step;
       const current = registry.get(tileset.id);
@@ -163,55 +182,78 @@ async function applyStep(
           path: tileset.path,
           ...(tileset.progress && { progress: tileset.progress }),
         });
-        return;
+        return true;
       }
-      if (current?.state === 'failed' && current.reason === tileset.reason) return;
+      if (current?.state === tileset.state && current.reason === tileset.reason) return true;
       opened.delete(tileset.id);
+      // `failed` or `waiting`, as the primary has it: same answers (404, or 503 + Retry-After).
       registry.set({
-        state: 'failed',
+        state: tileset.state,
         id: tileset.id,
         path: tileset.path,
         reason: tileset.reason,
         since: new Date(tileset.since),
       });
-      return;
+      return true;
     }
     case 'update': {
       const current = registry.get(step.tileset.id);
-      if (current?.state !== 'ok') return;
+      if (current?.state !== 'ok') return true;
       const updated = withDecisions(current, step.tileset);
       if (updated !== current) registry.set(updated);
-      return;
+      return true;
     }
-    case 'open': {
-      const { tileset } = step;
-      let source: MbtilesSource;
-      try {
-        source = await loadMbtilesSource(driver, tileset.id, tileset.path, { from: 'known', version: tileset.version });
-      } catch (error) {
-        logger.warn({ tileset: tileset.id, path: tileset.path, reason: messageOf(error) }, 'worker could not open the file');
-        return;
-      }
-      const got = source.fileState;
-      if (got.ino !== tileset.file.ino || got.size !== tileset.file.size || got.mtimeMs !== tileset.file.mtimeMs) {
-        // Replaced again since the primary digested it: not the file that has this version.
-        source.close();
-        logger.debug({ tileset: tileset.id, path: tileset.path }, 'file changed since it was versioned; waiting');
-        return;
-      }
-      const entry: TilesetEntry = {
-        state: 'ok',
-        id: tileset.id,
-        path: tileset.path,
-        source,
-        loadedAt: new Date(tileset.loadedAt),
-        warnings: tileset.warnings,
-      };
-      registry.set(withDecisions(entry, tileset));
-      opened.set(tileset.id, tileset.file);
-      return;
-    }
+    case 'open':
+      return open(registry, opened, step.tileset, driver, logger);
   }
+}
+
+/**
+ * Opens the file the primary versioned, under its version, and serves it; false when this worker
+ * cannot (a lock, a permission, a file replaced again since): an older version it serves keeps
+ * serving, and a tileset it has nothing of waits (503 + Retry-After, shown in /health).
+ */
+async function open(
+  registry: RunningHttp['registry'],
+  opened: Map<string, FileKey>,
+  tileset: Extract<TilesetSnapshot, { state: 'ok' }>,
+  driver: SqliteDriver,
+  logger: Logger,
+): Promise<boolean> {
+  const notYet = (reason: string) => {
+    if (registry.get(tileset.id)?.state !== 'ok') {
+      registry.set({ state: 'waiting', id: tileset.id, path: tileset.path, reason, since: new Date() });
+    }
+    return false;
+  };
+  let source: MbtilesSource;
+  try {
+    source = await loadMbtilesSource(driver, tileset.id, tileset.path, { from: 'known', version: tileset.version });
+  } catch (error) {
+    logger.warn(
+      { tileset: tileset.id, path: tileset.path, reason: messageOf(error) },
+      'worker could not open the file; retrying',
+    );
+    return notYet('this worker cannot open the file yet; retrying');
+  }
+  const got = source.fileState;
+  if (!sameFileKey(got, tileset.file)) {
+    // Replaced again since the primary digested it: not the file that has this version.
+    source.close();
+    logger.debug({ tileset: tileset.id, path: tileset.path }, 'file changed since it was versioned; waiting');
+    return notYet('the file changed since it was versioned; waiting for the next decision');
+  }
+  const entry: TilesetEntry = {
+    state: 'ok',
+    id: tileset.id,
+    path: tileset.path,
+    source,
+    loadedAt: new Date(tileset.loadedAt),
+    warnings: tileset.warnings,
+  };
+  registry.set(withDecisions(entry, tileset));
+  opened.set(tileset.id, tileset.file);
+  return true;
 }
 
 /** The entry with the primary's warnings and rejection; the same object when nothing differs. */

@@ -15,6 +15,10 @@ const CODINGS = ['br', 'gzip', 'deflate', 'identity'];
 export function compression() {
   const compressed = compress({ threshold: THRESHOLD, filter: () => true });
   return function compressOrRefuse(ctx: Context, next: Next): Promise<void> {
+    // Codings and their parameters are case-insensitive, but koa-compress's negotiator reads
+    // `Q=0` as q=0 while Koa's does not: one spelling for both, or `IDENTITY;Q=0` is a 500 again.
+    const accepted = ctx.req.headers['accept-encoding'];
+    if (accepted !== undefined) ctx.req.headers['accept-encoding'] = accepted.toLowerCase();
     return compressed(ctx, async () => {
       await next();
       if (ctx.body === undefined || ctx.body === null || ctx.compress === false || ctx.status === 304) return;

@@ -143,8 +143,9 @@ function registerCacheMetrics(prom: PromRegistry, cache: TileCache): void {
   });
   new Gauge({
     name: 'tilestamp_tile_cache_limit_bytes',
-    help: 'The hot-tile cache budget (--cache-size)',
+    help: 'The hot-tile cache budget (--cache-size), per process',
     registers: [prom],
+    aggregator: 'max',
     collect() {
       this.set(cache.maxBytes);
     },

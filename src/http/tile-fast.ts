@@ -46,7 +46,8 @@ export function fastTileMiddleware(registry: Registry, config: Pick<Config, 'cor
     const coords = parseTileCoordinates(request, source.info);
     if (!coords.ok) return next();
     const v = q < 0 ? undefined : plainVersion(url.slice(q + 1));
-    if (v === null) return next();
+    // If-Modified-Since beside If-None-Match: Koa's `fresh` weighs both; leave it to the general path.
+    if (v === null || req.headers['if-modified-since'] !== undefined) return next();
     let tile: Tile | undefined;
     try {
       tile = source.getTile(coords.z, coords.x, coords.y);
@@ -109,7 +110,7 @@ function send(ctx: Context, headers: string[], tile: Tile | undefined, encoding:
  */
 export function plainVersion(query: string): string | undefined | null {
   if (query === '') return undefined;
-  if (!query.startsWith('v=') || /[&%+=;]/.test(query.slice(2))) return null;
+  if (!query.startsWith('v=') || /[&%+=;#]/.test(query.slice(2))) return null;
   return query.slice(2);
 }
 

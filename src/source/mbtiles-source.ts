@@ -114,7 +114,11 @@ export class MbtilesSource implements TileSource {
     // Once closed, the descriptor number may already name another file: never fstat it.
     if (this.#closed) return false;
     const now = fstatSync(this.#guard.fd);
-    return now.size === this.#guard.state.size && now.mtimeMs === this.#guard.state.mtimeMs;
+    const then = this.#guard.state;
+    // The ctime also catches a rewrite that restored size and mtime; an inode renamed over (so
+    // unlinked: no links left) has a new ctime too, but its bytes are still the ones versioned.
+    const ctimeHolds = now.ctimeMs === then.ctimeMs || now.nlink === 0;
+    return now.size === then.size && now.mtimeMs === then.mtimeMs && ctimeHolds;
   }
 
   #assertIntact(): void {
@@ -201,7 +205,10 @@ function openGuard(path: string): Guard {
     throw new MbtilesError(`cannot open: ${messageOf(error)}`, { cause: error });
   }
   const info = fstatSync(fd);
-  return { fd, state: { path, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, busy: false } };
+  return {
+    fd,
+    state: { path, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino, busy: false },
+  };
 }
 
 function checkIndex(file: MbtilesFile, warnings: string[]): void {

@@ -6,6 +6,11 @@ export interface FileState {
   path: string;
   size: number;
   mtimeMs: number;
+  /**
+   * Inode change time: moves on every write, rename and chmod, and no tool can set it back, so an
+   * in-place rewrite that keeps the size and restores the mtime (`cp -p`, `touch -r`) still shows.
+   */
+  ctimeMs?: number;
   ino: number;
   /** A non-empty `-journal` or `-wal` lies beside it: a writer is not done. */
   busy: boolean;
@@ -16,10 +21,16 @@ export interface FileState {
 /** Every tileset file of the data folder at one moment, by id. */
 export type Snapshot = ReadonlyMap<string, FileState>;
 
-/** Same file, same bytes as far as the file system tells: path, inode, size and mtime. */
+/** Same file, same bytes as far as the file system tells: path, inode, size, mtime and ctime. */
 export function sameFile(a: FileState | undefined, b: FileState | undefined): boolean {
   return (
-    a !== undefined && b !== undefined && a.path === b.path && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs
+    a !== undefined &&
+    b !== undefined &&
+    a.path === b.path &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs
   );
 }
 
@@ -42,7 +53,14 @@ export async function lookAt(path: string): Promise<FileState | undefined> {
   const beside = await Promise.all(suffixes.map((suffix) => stat(path + suffix).catch(() => undefined)));
   // An empty -wal is what a reader of a WAL-mode file leaves; only content means a writer.
   const index = beside.findIndex((s) => s !== undefined && s.size > 0);
-  const state: FileState = { path, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, busy: index >= 0 };
+  const state: FileState = {
+    path,
+    size: info.size,
+    mtimeMs: info.mtimeMs,
+    ctimeMs: info.ctimeMs,
+    ino: info.ino,
+    busy: index >= 0,
+  };
   if (index >= 0) state.busyWith = suffixes[index];
   return state;
 }

@@ -52,6 +52,7 @@ describe('the hot path answers exactly as the general path', () => {
   it.each([
     ['gzip, deflate, br', {}],
     ['gzip', { 'If-None-Match': 'take-from-first' }],
+    ['gzip', { 'If-None-Match': 'take-from-first', 'If-Modified-Since': 'Thu, 01 Jan 2026 00:00:00 GMT' }],
     ['br', {}],
     ['gzip;q=1, identity;q=0.5', {}],
     ['identity', {}],
@@ -75,6 +76,7 @@ describe('the hot path answers exactly as the general path', () => {
                 const url = `${server.url}/tiles/${id}/${path}.pbf`;
                 const first = await rawRequest(`${url}${query}`, { method, headers });
                 if ('If-None-Match' in extra && first.headers.etag) headers['If-None-Match'] = String(first.headers.etag);
+                if ('If-Modified-Since' in extra) headers['If-Modified-Since'] = String(extra['If-Modified-Since']);
                 const fast = await rawRequest(`${url}${query}`, { method, headers });
                 const slow = await rawRequest(`${url}${general}`, { method, headers });
                 expect(comparable(fast), `${method} ${url}${query}`).toEqual(comparable(slow));

@@ -5,9 +5,11 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   symlinkSync,
   unlinkSync,
   utimesSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { ManualClock } from '../helpers/clock.ts';
 import { openFiles } from '../helpers/fds.ts';
 import {
   copyFixture,
+  execSql,
   FIXTURES,
   REPO,
   readStoredTiles,
@@ -369,6 +372,28 @@ describe('in-place overwrite', () => {
     expect(await versionOf(server, 'countries')).toBe(before);
     expect((await getGzip(`${server.url}/tiles/countries/0/0/0.pbf`)).status).toBe(200);
     expect(events.events.filter((e) => e.event === 'versions')).toHaveLength(1);
+  });
+
+  it('sees a rewrite that keeps the size and puts the mtime back (cp -p, touch -r): the ctime moved', async () => {
+    const { dir, server } = await setup(['world_cities.mbtiles'], { pollMs: 200 });
+    const target = join(dir, 'world_cities.mbtiles');
+    const before = await versionOf(server, 'world_cities');
+    // The same file with one byte of the z0 tile changed: same size, other tiles, other version.
+    const edited = copyFixture('world_cities.mbtiles', tempDir(), 'edited.mbtiles');
+    const stored = readStoredTiles(edited).find((t) => t.z === 0)!;
+    const changed = Buffer.from(stored.data);
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 0xff;
+    execSql(edited, `UPDATE tiles SET tile_data = X'${changed.toString('hex')}' WHERE zoom_level = 0`);
+    const bytes = readFileSync(edited);
+    expect(bytes.length).toBe(statSync(target).size);
+    const { atime, mtime } = statSync(target);
+    writeFileSync(target, bytes); // same inode, same size
+    utimesSync(target, atime, mtime); // and the mtime put back
+    await waitFor(async () => (await versionOf(server, 'world_cities')) !== before, 'the rewrite to be seen');
+    const after = await versionOf(server, 'world_cities');
+    const tile = await getGzip(`${server.url}/tiles/world_cities/0/0/0.pbf?v=${after}`);
+    expect(tile.body.equals(changed)).toBe(true);
+    expect(header(tile, 'x-tilestamp-version')).toBe(after);
   });
 
   it('never crashes, never answers 500, never passes off bytes of neither file as a tile', async () => {

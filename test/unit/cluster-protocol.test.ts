@@ -49,6 +49,12 @@ describe('planSync: what a worker does to serve what the primary decided', () =>
       [{ ...ok('a', 'v1', 7), file: file(7, 100, 2) } as TilesetSnapshot],
       ['open a'],
     ],
+    [
+      'the same inode rewritten with size and mtime put back (only the ctime moved)',
+      view([['a', { state: 'ok', version: 'v1', ino: 7 }]]),
+      [{ ...ok('a', 'v1', 7), file: { ...file(7), ctimeMs: 99 } } as TilesetSnapshot],
+      ['open a'],
+    ],
     ['a file that failed', view([['a', { state: 'ok', version: 'v1', ino: 7 }]]), [failed('a')], ['mark a']],
     ['still loading at start', view([]), [loading('a')], ['mark a']],
     [

@@ -17,6 +17,8 @@ describe('plainVersion: the hot path reads only `v=…` alone; anything else goe
     ['V=abc', null],
     ['vv=abc', null],
     ['v', null],
+    ['v=abc#', null],
+    ['v=abc#frag', null],
   ])('%j → %j', (query, expected) => {
     expect(plainVersion(query)).toBe(expected);
   });
