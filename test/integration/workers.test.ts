@@ -42,7 +42,7 @@ function get(path: string, agent: Agent | false): Promise<{ status: number; head
     req.on('error', reject);
     // A connection the primary handed to a worker just killed is never answered (Node's
     // round-robin cluster): give up on it rather than hang the test.
-    req.setTimeout(5_000, () => req.destroy(new Error('no answer within 5 s')));
+    req.setTimeout(2_000, () => req.destroy(new Error('no answer within 2 s')));
     req.end();
   });
 }
@@ -201,7 +201,7 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
             return slot !== undefined && slot.worker.pid !== victim && slot.tilesets.countries?.state === 'waiting';
           },
           'the new worker 1 to wait for the file',
-          15_000,
+          40_000,
         );
         const answers = new Set<number>();
         for (let i = 0; i < 20; i++) answers.add((await get('/tiles/countries/0/0/0.pbf', false)).status);
@@ -212,7 +212,7 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
       await waitFor(
         async () => [...(await healthOfEveryWorker()).values()].every((h) => h.tilesets.countries?.state === 'ok'),
         'both workers to serve the file',
-        15_000,
+        40_000,
       );
       for (let i = 0; i < 10; i++) expect((await get('/tiles/countries/0/0/0.pbf', false)).status).toBe(200);
     },
