@@ -120,6 +120,8 @@ describe('swapping under load', () => {
     }
     // Guard descriptors are closed off the event loop: wait for that, rather than for a while.
     await waitFor(() => !openFiles().some((f) => f.includes('(deleted)')), 'the replaced files to be closed');
+    // Digest threads close their connection when told the job ended, a message after the result.
+    await waitFor(() => openFiles().filter((f) => f.endsWith('.mbtiles')).length <= 2, 'the digest connections to close');
     const now = openFiles();
     expect(now.filter((f) => f.includes('(deleted)'))).toEqual([]);
     // The serving source holds two: SQLite's connection and the guard descriptor.
