@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 export default function setup(): () => void {
   const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
   execFileSync(join(repo, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: repo, stdio: 'inherit' });
+  // The bin entry, as `npm run build` leaves it: `npx tilestamp` runs it directly.
+  chmodSync(join(repo, 'dist/cli.js'), 0o755);
   const cache = mkdtempSync(join(tmpdir(), 'tilestamp-cache-'));
   process.env.XDG_CACHE_HOME = cache;
   return () => rmSync(cache, { recursive: true, force: true });

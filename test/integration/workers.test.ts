@@ -23,10 +23,9 @@ interface Health {
 const DENO = join(REPO, 'node_modules/deno/deno');
 const FLAGS = ['--port', '0', '--host', '127.0.0.1', '--workers', '2', '--settle-ms', '100', '--poll-interval', '0.5'];
 
-/** Node runs the built CLI; Deno runs `deno task start` on src/, as each runtime's users do. */
+/** Node runs the built CLI (Deno refuses --workers: see the last test). */
 const RUNTIMES: [string, (dir: string) => Promise<ServerProcess>][] = [
   ['Node', (dir) => spawnServer(process.execPath, [join(REPO, 'dist/cli.js'), 'serve', '--data', dir, ...FLAGS])],
-  ['Deno', (dir) => spawnServer(DENO, ['task', '--quiet', 'start', '--data', dir, ...FLAGS], {}, 120_000)],
 ];
 
 let dir: string;
@@ -255,4 +254,27 @@ describe('--workers 2 on a port already in use', () => {
       removeDir(data);
     }
   });
+});
+
+describe('--workers 2 under Deno', () => {
+  it('exits 2 with one line saying why, and serves nothing', async () => {
+    const data = tempDir();
+    copyFixture('world_cities.mbtiles', data);
+    try {
+      const child = spawn(DENO, ['task', '--quiet', 'start', '--data', data, ...FLAGS], {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(2);
+      expect(err.trim().split('\n')).toHaveLength(1);
+      expect(err).toMatch(/--workers 2 is not supported under Deno/);
+    } finally {
+      removeDir(data);
+    }
+  }, 120_000);
 });
