@@ -5,6 +5,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } fro
 
 type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 
+import { backoff } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
@@ -165,7 +166,7 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
       }
       const lived = Date.now() - slot.startedAt;
       slot.quickCrashes = lived >= HEALTHY_LIFETIME_MS ? 1 : slot.quickCrashes + 1;
-      const delay = Math.min(RESTART_BACKOFF_CAP_MS, RESTART_BACKOFF_MS * 2 ** (slot.quickCrashes - 1));
+      const delay = backoff(slot.quickCrashes, RESTART_BACKOFF_MS, RESTART_BACKOFF_CAP_MS);
       logger.error(
         { worker: slot.number, pid: worker.process.pid, code, signal, restartInMs: delay },
         'worker exited; restarting it',

@@ -1,4 +1,5 @@
 import type { Skipped, TilesetEntry } from '../source/registry.ts';
+import { type FileIdentity, sameIdentity } from '../source/snapshot.ts';
 
 /**
  * The messages between the primary of `--workers N` and its workers (node:cluster IPC). The
@@ -8,13 +9,7 @@ import type { Skipped, TilesetEntry } from '../source/registry.ts';
  */
 
 /** The file a version was derived from: a worker serves it under that version only if it opens the same. */
-export interface FileKey {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  /** See FileState.ctimeMs: an in-place rewrite with size and mtime restored still differs here. */
-  ctimeMs?: number | undefined;
-}
+export type FileKey = FileIdentity;
 
 /** One tileset as the primary sees it. Dates travel as ISO strings. */
 export type TilesetSnapshot =
@@ -102,17 +97,6 @@ export type SyncStep =
 /** What a worker serves now: each tileset's version and the file it opened. */
 export type WorkerView = ReadonlyMap<string, { state: TilesetEntry['state']; version?: string; file?: FileKey }>;
 
-export function sameFileKey(a: FileKey | undefined, b: FileKey | undefined): boolean {
-  return (
-    a !== undefined &&
-    b !== undefined &&
-    a.ino === b.ino &&
-    a.size === b.size &&
-    a.mtimeMs === b.mtimeMs &&
-    a.ctimeMs === b.ctimeMs
-  );
-}
-
 /**
  * The steps that bring a worker from what it serves to what the primary decided, as a pure
  * function (tested as a table). A tileset the worker already serves from the same file under the
@@ -129,7 +113,7 @@ export function planSync(current: WorkerView, wanted: readonly TilesetSnapshot[]
       continue;
     }
     const now = current.get(tileset.id);
-    const same = now?.state === 'ok' && now.version === tileset.version && sameFileKey(now.file, tileset.file);
+    const same = now?.state === 'ok' && now.version === tileset.version && sameIdentity(now.file, tileset.file);
     steps.push({ do: same ? 'update' : 'open', tileset });
   }
   for (const id of current.keys()) if (!seen.has(id)) steps.push({ do: 'remove', id });

@@ -1,9 +1,11 @@
 import process from 'node:process';
+import { backoff } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { type RunningHttp, startHttp } from '../http-server.ts';
 import type { Logger } from '../log.ts';
 import { loadMbtilesSource, type MbtilesSource } from '../source/mbtiles-source.ts';
 import type { TilesetEntry } from '../source/registry.ts';
+import { sameIdentity } from '../source/snapshot.ts';
 import { messageOf } from '../storage/mbtiles.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import {
@@ -12,7 +14,6 @@ import {
   type PrimaryMessage,
   planSync,
   type SyncStep,
-  sameFileKey,
   type TilesetSnapshot,
   type WorkerInfo,
   type WorkerMessage,
@@ -89,15 +90,16 @@ export async function runWorker(
     // sees no change to announce): after 1 s, doubling to 30 s, until a sync goes through whole.
     clearTimeout(retry);
     if (complete) {
-      retryDelay = RETRY_MS;
+      failures = 0;
       return;
     }
-    retry = setTimeout(() => apply(message), retryDelay);
+    failures += 1;
+    retry = setTimeout(() => apply(message), backoff(failures, RETRY_MS, RETRY_CAP_MS));
     retry.unref?.();
-    retryDelay = Math.min(RETRY_CAP_MS, retryDelay * 2);
   });
   let retry: ReturnType<typeof setTimeout> | undefined;
-  let retryDelay = RETRY_MS;
+  /** Syncs in a row that left a file unopened. */
+  let failures = 0;
   process.on('message', (message: unknown) => {
     if (!isTilestampMessage(message)) return;
     const m = message as PrimaryMessage;
@@ -237,7 +239,7 @@ async function open(
     return notYet('this worker cannot open the file yet; retrying');
   }
   const got = source.fileState;
-  if (!sameFileKey(got, tileset.file)) {
+  if (!sameIdentity(got, tileset.file)) {
     // Replaced again since the primary digested it: not the file that has this version.
     source.close();
     logger.debug({ tileset: tileset.id, path: tileset.path }, 'file changed since it was versioned; waiting');

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { type Clock, sleepOn, systemClock } from '../clock.ts';
+import { backoff, type Clock, sleepOn, systemClock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { messageOf } from '../storage/mbtiles.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
@@ -21,7 +21,7 @@ export const RETRY_MAX_MS = 60_000;
 
 /** The wait before attempt `attempts + 1`: 1 s, 2 s, 4 s, … up to 60 s. */
 export function retryDelay(attempts: number): number {
-  return Math.min(RETRY_FIRST_MS * 2 ** Math.max(0, attempts - 1), RETRY_MAX_MS);
+  return backoff(attempts, RETRY_FIRST_MS, RETRY_MAX_MS);
 }
 
 export interface ReloaderDeps {

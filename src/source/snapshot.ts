@@ -21,17 +21,24 @@ export interface FileState {
 /** Every tileset file of the data folder at one moment, by id. */
 export type Snapshot = ReadonlyMap<string, FileState>;
 
-/** Same file, same bytes as far as the file system tells: path, inode, size, mtime and ctime. */
-export function sameFile(a: FileState | undefined, b: FileState | undefined): boolean {
+/** The part of a file's state that says whether its bytes may have changed: inode, size, mtime, ctime. */
+export type FileIdentity = Pick<FileState, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs'>;
+
+/** Same inode, and by size, mtime and ctime not written since. */
+export function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined): boolean {
   return (
     a !== undefined &&
     b !== undefined &&
-    a.path === b.path &&
     a.ino === b.ino &&
     a.size === b.size &&
     a.mtimeMs === b.mtimeMs &&
     a.ctimeMs === b.ctimeMs
   );
+}
+
+/** Same file, same bytes as far as the file system tells: path, inode, size, mtime and ctime. */
+export function sameFile(a: FileState | undefined, b: FileState | undefined): boolean {
+  return a !== undefined && b !== undefined && a.path === b.path && sameIdentity(a, b);
 }
 
 /** Looks at the data folder: every tileset file with its state; files that vanish meanwhile are left out. */
