@@ -13,6 +13,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { parseCommandLine } from '../dist/config.js';
 import { startServer } from '../dist/server.js';
 import { DigestPool } from '../dist/source/digest-pool.js';
 import { betterSqliteDriver } from '../dist/storage/sqlite-better.js';
@@ -26,23 +27,15 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const mb = (bytes, seconds) => (bytes / 1e6 / seconds).toFixed(0);
 const seconds = (since) => Number(process.hrtime.bigint() - since) / 1e9;
 
+/**
+ * A server's config as `tilestamp serve` would build it from these flags (every other option at
+ * its default): one source of defaults, so options added later are never missing here.
+ */
 function config(dataDir, stateDir) {
-  return {
-    dataDir,
-    port: 0,
-    host: '127.0.0.1',
-    publicUrl: undefined,
-    trustProxy: false,
-    maxAge: 60,
-    corsOrigin: '*',
-    logLevel: 'info',
-    versioning: { from: 'content', key: undefined },
-    sseHeartbeat: 15,
-    watch: false,
-    pollMs: 0,
-    settleMs: 0,
-    stateDir,
-  };
+  const flags = ['serve', '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--no-watch', '--settle-ms', '0'];
+  const parsed = parseCommandLine([...flags, '--state-dir', stateDir], {});
+  if (!parsed.ok || parsed.command.name !== 'serve') throw new Error(`bench config: ${parsed.error}`);
+  return parsed.command.config;
 }
 
 function plainSha256(path) {
