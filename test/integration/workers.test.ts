@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, renameSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
@@ -234,18 +234,12 @@ describe('--workers 2 on a port already in use', () => {
     const data = tempDir();
     copyFixture('world_cities.mbtiles', data);
     try {
-      const child = spawn(
+      const run = spawnSync(
         process.execPath,
         [join(REPO, 'dist/cli.js'), 'serve', '--data', data, '--host', '127.0.0.1', '--port', port, '--workers', '2'],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
+        { encoding: 'utf8', timeout: 60_000 },
       );
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const [code, out] = [run.status, run.stdout];
       expect(code).toBe(1);
       expect(out).toContain('worker exited before it could listen');
       expect(out.split('\n').filter((line) => line.includes('restarting it')).length).toBeLessThan(2 * 3); // bounded: a few per slot
@@ -261,15 +255,12 @@ describe('--workers 2 under Deno', () => {
     const data = tempDir();
     copyFixture('world_cities.mbtiles', data);
     try {
-      const child = spawn(DENO, ['task', '--quiet', 'start', '--data', data, ...FLAGS], {
+      const run = spawnSync(DENO, ['task', '--quiet', 'start', '--data', data, ...FLAGS], {
         cwd: REPO,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+        timeout: 60_000,
       });
-      let err = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        err += chunk.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const [code, err] = [run.status, run.stderr];
       expect(code).toBe(2);
       expect(err.trim().split('\n')).toHaveLength(1);
       expect(err).toMatch(/--workers 2 is not supported under Deno/);
