@@ -115,3 +115,26 @@ describe('CachedTileSource', () => {
     expect(cache.stats()).toMatchObject({ bytes: 0, entries: 0 });
   });
 });
+
+describe('TileCache under churn', () => {
+  it('keeps its counts and budget through many evictions, with closed owners in between', () => {
+    const cache = new TileCache(100 * 1200);
+    let owner = cache.newOwner();
+    for (let i = 0; i < 5000; i++) {
+      const key = `${owner}/${i % 700}`;
+      if (cache.get(key) === undefined) cache.set(key, owner, tile(1000 + (i % 7) * 10));
+      if (i % 3 === 0) cache.get(`${owner}/${(i * 7) % 700}`);
+      if (i % 1500 === 1499) {
+        cache.dropOwner(owner);
+        expect(cache.stats()).toMatchObject({ bytes: 0, entries: 0 });
+        owner = cache.newOwner();
+      }
+      expect(cache.stats().bytes).toBeLessThanOrEqual(100 * 1200);
+    }
+    const live = new Set(Array.from({ length: 700 }, (_, i) => `${owner}/${i}`).filter((k) => cache.get(k) !== undefined));
+    const { entries, hits, misses } = cache.stats();
+    expect(live.size).toBe(entries);
+    expect(entries).toBeGreaterThan(50);
+    expect(hits + misses).toBeGreaterThan(5000);
+  });
+});
