@@ -15,12 +15,15 @@ import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middlew
 import { sendDiscovery } from './respond.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
 import { stylesHandler } from './style-routes.ts';
+import type { TileAnswers } from './tile-answer.ts';
 import { fastTileMiddleware } from './tile-fast.ts';
 import { type Recheck, tilesHandler } from './tile-routes.ts';
 import { viewerHandler } from './viewer.ts';
 
 export interface AppDeps {
   registry: Registry;
+  /** The tile responder's prepared sources (the registry prepares each source it takes in). */
+  answers: TileAnswers;
   config: Config;
   logger: Logger;
   /** Name of the SQLite driver in use, shown by /health. */
@@ -52,7 +55,7 @@ export interface App {
  * The Koa application: middleware in the order they wrap each other, then the routes.
  * JSON and HTML are compressed for clients that accept it; tiles and the event stream never are.
  */
-export function createApp({ registry, config, logger, driver, recheck, cache, cluster }: AppDeps): App {
+export function createApp({ registry, answers, config, logger, driver, recheck, cache, cluster }: AppDeps): App {
   const koa = new Koa();
   koa.proxy = config.trustProxy;
   koa.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
@@ -73,7 +76,7 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   const router = new Router({ sensitive: true, strict: true });
   router.get('/', compressed, indexHandler(registry, config));
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
-  router.get('/tiles/*rest', compressJson, tilesHandler(registry, config, recheck));
+  router.get('/tiles/*rest', compressJson, tilesHandler(registry, answers, config, recheck));
   router.get('/styles/*rest', compressed, stylesHandler(registry, config, logger));
   const assets = new Assets();
   router.get('/viewer/*rest', compressed, viewerHandler(registry, config, assets));
@@ -85,7 +88,7 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   router.get('/metrics', (ctx) => metrics.handler(ctx, cluster?.metrics));
   // Building a log object per request costs the hot path dearly: only at debug.
   if (config.logLevel === 'debug') koa.use(requestLogMiddleware(logger));
-  koa.use(fastTileMiddleware(registry, config, metrics));
+  koa.use(fastTileMiddleware(registry, answers, metrics));
   koa.use(metrics.middleware());
   koa.use(corsMiddleware(config.corsOrigin));
   koa.use(cacheMiddleware(config.maxAge));

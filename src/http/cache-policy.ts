@@ -17,6 +17,41 @@ export type CacheSubject =
   | { kind: 'error' };
 
 /**
+ * The rows of the tile policy table: which `Cache-Control` a tile answer (or its missing-tile
+ * answer) takes. `current`: the request names the version served now (immutable); `unversioned`:
+ * no `v` (`--max-age`); `other`: a stale, future or garbage `v` (no-cache).
+ */
+export type TilePolicy = 'current' | 'unversioned' | 'other';
+
+/** The tile policy rows, in the order of the table. */
+export const TILE_POLICIES: readonly TilePolicy[] = ['current', 'unversioned', 'other'];
+
+/**
+ * What a tile request names and what is served now. The tile's own content hash is known here
+ * (after the read), so a row that depends on it (a URL addressed by content hash, `?h=`) is one
+ * more field in `requested` and one more case below.
+ */
+export function tilePolicy(
+  requested: { v: string | undefined },
+  current: { version: string; hash?: string | undefined },
+): TilePolicy {
+  if (requested.v === undefined) return 'unversioned';
+  return versionMatches(requested.v, current.version) ? 'current' : 'other';
+}
+
+/** The `Cache-Control` of each tile policy row. */
+export function tileCacheControl(policy: TilePolicy, maxAge: number): string {
+  switch (policy) {
+    case 'current':
+      return `public, max-age=${IMMUTABLE_MAX_AGE}, immutable`;
+    case 'unversioned':
+      return `public, max-age=${maxAge}`;
+    case 'other':
+      return 'no-cache';
+  }
+}
+
+/**
  * The caching policy (README, "Caching"), as one pure function. Only a request whose `v` equals
  * the current version may be kept forever: a stale, future or garbage `v` gets the current bytes
  * but `no-cache`, so a replica that has not loaded a new file never lets a cache keep old bytes
@@ -25,8 +60,7 @@ export type CacheSubject =
 export function cacheControl(subject: CacheSubject, maxAge: number): string {
   switch (subject.kind) {
     case 'tile':
-      if (subject.requested === undefined) return `public, max-age=${maxAge}`;
-      return versionMatches(subject.requested, subject.current) ? `public, max-age=${IMMUTABLE_MAX_AGE}, immutable` : 'no-cache';
+      return tileCacheControl(tilePolicy({ v: subject.requested }, { version: subject.current }), maxAge);
     case 'asset':
       // Pages link assets with their digest; any other URL revalidates (ETag) every time.
       return subject.requested !== undefined && versionMatches(subject.requested, subject.current)

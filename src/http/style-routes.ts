@@ -7,7 +7,7 @@ import { HttpError } from './errors.ts';
 import { requestBase, requireSource } from './lookup.ts';
 import { sendDiscovery } from './respond.ts';
 import { buildStyle, rewriteStyle } from './style.ts';
-import { VERSION_HEADER } from './tile-routes.ts';
+import { VERSION_HEADER } from './tile-answer.ts';
 import { UserStyles } from './user-styles.ts';
 
 /** A user style's name: one plain segment, never hidden, so it cannot leave `data/styles/`. */
