@@ -218,8 +218,8 @@ export const OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const USAGE = `Usage (from a clone, after npm start or npm run build: npx tilestamp COMMAND):
-  tilestamp [serve] [options]    serve every .mbtiles file in the data folder
-                                 (serve is the default: a bare \`tilestamp\` starts the server)
+  tilestamp serve [options]      serve every .mbtiles file in the data folder
+  tilestamp [options]            the same: serve is the default, a bare \`tilestamp\` starts the server
   tilestamp version FILE...      print "version  id  path" for each file, as the server derives it
                                  (with --version-from and --version-key as given)
   tilestamp stamp FILE... [--check]

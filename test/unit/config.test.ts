@@ -278,8 +278,8 @@ describe('parseCommandLine: other commands', () => {
   );
 
   it('USAGE says a bare tilestamp serves', () => {
-    expect(USAGE).toMatch(/tilestamp \[serve\] \[options\]/);
-    expect(USAGE).toMatch(/a bare `tilestamp` starts the server/);
+    expect(USAGE).toMatch(/^ {2}tilestamp serve \[options\] /m);
+    expect(USAGE).toMatch(/^ {2}tilestamp \[options\] +the same: serve is the default, a bare `tilestamp` starts the server$/m);
   });
 
   it('USAGE names both commands and every option with its environment variable', () => {
