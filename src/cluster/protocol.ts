@@ -22,6 +22,7 @@ export type TilesetSnapshot =
       file: FileKey;
       loadedAt: string;
       warnings: readonly string[];
+      outsideGrid?: number;
       rejected?: { reason: string; since: string };
     }
   | { state: 'failed'; id: string; path: string; reason: string; since: string }
@@ -81,6 +82,7 @@ export function snapshotOf(entry: TilesetEntry, fileOf: (id: string) => FileKey 
         file,
         loadedAt: entry.loadedAt.toISOString(),
         warnings: entry.warnings,
+        ...(entry.outsideGrid !== undefined && { outsideGrid: entry.outsideGrid }),
         ...(entry.rejected && { rejected: { reason: entry.rejected.reason, since: entry.rejected.since.toISOString() } }),
       };
     }

@@ -252,6 +252,7 @@ async function open(
     source,
     loadedAt: new Date(tileset.loadedAt),
     warnings: tileset.warnings,
+    ...(tileset.outsideGrid !== undefined && { outsideGrid: tileset.outsideGrid }),
   };
   registry.set(withDecisions(entry, tileset));
   opened.set(tileset.id, tileset.file);
