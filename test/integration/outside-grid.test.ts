@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFixture, execSql, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { copyFixture, execSql, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { json, rawRequest } from '../helpers/http.ts';
+import { spawnServer } from '../helpers/process.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 // Tiles stored off the z/x/y grid (GDAL writes such rows for geometry beyond Web Mercator's
 // ±85.05°) can never be served: the digest counts them, one warning says so, /health shows the
@@ -31,6 +34,7 @@ function withOffGridRows(data: string, name: string, bytes: string): void {
 }
 
 interface Health {
+  worker?: { id: number };
   tilesets: Record<string, { state: string; version: string; outside_grid?: number; warnings?: string[] }>;
 }
 
@@ -90,6 +94,41 @@ describe('tiles off the z/x/y grid', () => {
       expect(tilesets.off).not.toHaveProperty('outside_grid');
     } finally {
       await server.close();
+    }
+  });
+
+  it('are reported by every worker of --workers 2, as the primary counted them', async () => {
+    const data = join(dir, 'workers');
+    withOffGridRows(data, 'off.mbtiles', '1a2b3c');
+    const server = await spawnServer(process.execPath, [
+      join(REPO, 'dist/cli.js'),
+      'serve',
+      '--data',
+      data,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--workers',
+      '2',
+      '--state-dir',
+      '',
+    ]);
+    try {
+      const seen = new Map<number, Health['tilesets'][string] | undefined>();
+      await waitFor(
+        async () => {
+          // A fresh connection each time: the kernel hands each to one of the workers.
+          const answer = json<Health>(await rawRequest(`${server.url}/health`, { headers: { Connection: 'close' } }));
+          if (answer.worker !== undefined && answer.tilesets.off?.state === 'ok') seen.set(answer.worker.id, answer.tilesets.off);
+          return seen.size === 2;
+        },
+        "both workers' /health with the tileset served",
+        30_000,
+      );
+      for (const tileset of seen.values()) expect(tileset).toMatchObject({ outside_grid: 4 });
+    } finally {
+      await server.stop();
     }
   });
 });
