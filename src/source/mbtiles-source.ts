@@ -337,14 +337,6 @@ async function deriveVersion(
   }
 }
 
-/** The warning logged (and shown in /health) for a tileset with tiles no URL can ask for. */
-function outsideGridWarning(outside: number, tiles: number | undefined): string {
-  return (
-    `${outside}${tiles === undefined ? '' : ` of ${tiles}`} tiles lie outside the z/x/y grid, where no URL can ask ` +
-    'for them: they are never served, yet they count in the version (a change to them is a new version)'
-  );
-}
-
 function knownVersion(version: string): string {
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(version)) throw new Error(`known version ${JSON.stringify(version)} is not URL-safe`);
   return version;
@@ -356,4 +348,12 @@ function readOrFail<T>(read: () => T): T {
   } catch (error) {
     throw error instanceof MbtilesError ? error : new MbtilesError(`tiles cannot be read: ${messageOf(error)}`, { cause: error });
   }
+}
+
+/** The warning logged (and shown in /health) for a tileset with tiles no URL can ask for. */
+function outsideGridWarning(outside: number, tiles: number | undefined): string {
+  return (
+    `${outside}${tiles === undefined ? '' : ` of ${tiles}`} tiles lie outside the z/x/y grid, where no URL can ask ` +
+    'for them: they are never served, yet they count in the version (a change to them is a new version)'
+  );
 }
