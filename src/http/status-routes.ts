@@ -8,8 +8,7 @@ import { LOADING_RETRY_AFTER } from './lookup.ts';
  * operator sees which file failed and why. `status` is `degraded` when the data folder cannot be
  * read (`reason` says why), when any tileset failed, cannot be read (SQLite says the file is
  * broken), or serves an older version because its newer file was rejected. Names in the folder
- * that are not served are listed under `skipped`. `outside_grid` counts a tileset's tiles that no
- * URL can ask for (shown when the content digest counted them).
+ * that are not served are listed under `skipped`.
  */
 export function healthHandler(registry: Registry, driver: string, extra?: () => Record<string, unknown>) {
   return function serveHealth(ctx: Context): void {
@@ -44,6 +43,7 @@ function describeEntry(registry: Registry, entry: TilesetEntry): Record<string, 
         format: entry.source.format,
         loadedAt: entry.loadedAt.toISOString(),
         ...(entry.warnings.length > 0 && { warnings: entry.warnings }),
+        // Stored tiles no URL can ask for: in the version, never served (counted by the content digest).
         ...(entry.outsideGrid !== undefined && { outside_grid: entry.outsideGrid }),
         ...(entry.rejected && { rejected: { reason: entry.rejected.reason, since: entry.rejected.since.toISOString() } }),
         ...(entry.retry && { retrying: { reason: entry.retry.reason } }),

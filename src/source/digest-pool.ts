@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { isDeno } from '../storage/driver.ts';
 import type { DigestTask, ToMain, ToWorker } from './digest-protocol.ts';
-import { type ContentDigest, combineRanges, type RangeDigest } from './digest-ranges.ts';
+import { combineRanges, type RangeDigest } from './digest-ranges.ts';
 
 /** Hears how many more bytes were digested; called on the event loop, often. */
 export type OnBytes = (bytes: number) => void;
@@ -61,7 +61,7 @@ export class DigestPool {
   }
 
   /** The content digest (README, "Versions") of the MBTiles file at `path`, on inode `ino`. */
-  digestContent(path: string, ino: number, onBytes?: OnBytes): Promise<ContentDigest> {
+  digestContent(path: string, ino: number, onBytes?: OnBytes): Promise<ReturnType<typeof combineRanges>> {
     return new Promise((resolve, reject) => {
       const results: RangeDigest[] = [];
       let pending = 0;
