@@ -100,20 +100,9 @@ describe('tiles off the z/x/y grid', () => {
   it('are reported by every worker of --workers 2, as the primary counted them', async () => {
     const data = join(dir, 'workers');
     withOffGridRows(data, 'off.mbtiles', '1a2b3c');
-    const server = await spawnServer(process.execPath, [
-      join(REPO, 'dist/cli.js'),
-      'serve',
-      '--data',
-      data,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--workers',
-      '2',
-      '--state-dir',
-      '',
-    ]);
+    const flags = '--port 0 --host 127.0.0.1 --workers 2'.split(' ');
+    const cli = [join(REPO, 'dist/cli.js'), 'serve', '--data', data, '--state-dir', '', ...flags];
+    const server = await spawnServer(process.execPath, cli);
     try {
       const seen = new Map<number, Health['tilesets'][string] | undefined>();
       await waitFor(
