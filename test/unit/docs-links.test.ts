@@ -33,6 +33,11 @@ describe('the documentation', () => {
     expect(missing, `links in ${page}`).toEqual([]);
   });
 
+  it.each(PAGES)('%s describes the software, not the work on it, nor files outside the repository', (page) => {
+    const text = readFileSync(join(REPO, page), 'utf8');
+    expect(text).not.toMatch(/\b[Ii]ssues?\b|\b[Ss]essions?\b|\bDESIGN\.md\b|\bSTYLE\.md\b/);
+  });
+
   it('links are found: a link into docs/ and an external one are told apart', () => {
     expect(relativeLinks('[a](docs/x.md#top) [b](https://example.org) [c](#here) `[d](no.md)`')).toEqual(['docs/x.md']);
   });
