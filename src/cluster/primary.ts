@@ -146,8 +146,8 @@ export async function runPrimary(
   // Every worker must listen on the same port: with --port 0, one is picked here. (Node's cluster
   // would share port 0 by itself; Deno's gives each worker a port of its own.)
   const port = config.port === 0 ? await freePort(config.host) : config.port;
+  cluster.schedulingPolicy = cluster.SCHED_NONE; // before setupPrimary, which freezes it
   cluster.setupPrimary({ serialization: 'advanced' });
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
   const fork = (slot: Slot) => {
     const worker = cluster.fork({ TILESTAMP_WORKER_SLOT: String(slot.number), TILESTAMP_WORKER_PORT: String(port) });
     slot.worker = worker;
