@@ -18,6 +18,8 @@ export interface LifecycleOptions {
   fields?: Record<string, unknown>;
   /** Called with a start-up failure after it is logged (the CLI says it on stderr too). */
   onStartFailure?: (message: string) => void;
+  /** Where signals come from (default: this process; tests pass an emitter). */
+  signals?: { on(signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', listener: () => void): unknown };
 }
 
 /**
@@ -56,9 +58,10 @@ export async function runService(
       finish(1);
     });
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => service?.rescan());
+  const signals = options.signals ?? process;
+  signals.on('SIGTERM', () => stop('SIGTERM'));
+  signals.on('SIGINT', () => stop('SIGINT'));
+  signals.on('SIGHUP', () => service?.rescan());
   try {
     service = await start(stop);
   } catch (error) {
