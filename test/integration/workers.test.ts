@@ -101,6 +101,18 @@ function monotonicSamples(text: string): Map<string, number> {
   return samples;
 }
 
+/** Waits until worker `slot` answers /health from another process than `victim` (restarted after it died). */
+async function replaced(slot: number, victim: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const health = (await healthByWorker()).get(slot);
+      return health !== undefined && health.worker.pid !== victim;
+    },
+    `a new worker ${slot}`,
+    20_000,
+  );
+}
+
 const logged = (message: string) => server.stdout.filter((line) => line.includes(`"msg":"${message}"`));
 
 describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
@@ -190,14 +202,7 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
     expect(before.size).toBeGreaterThan(10);
     const victim = (await healthOfEveryWorker()).get(2)?.worker.pid as number;
     process.kill(victim, 'SIGKILL');
-    await waitFor(
-      async () => {
-        const slot = (await healthByWorker()).get(2);
-        return slot !== undefined && slot.worker.pid !== victim;
-      },
-      'a new worker 2',
-      20_000,
-    );
+    await replaced(2, victim);
     const text = (await get('/metrics', false)).body.toString();
     const after = monotonicSamples(text);
     const wentBack = [...before].filter(([series, value]) => (after.get(series) ?? 0) < value);
@@ -239,14 +244,7 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
     const atKill = answered;
     await waitFor(() => logged('worker exited; restarting it').length > crashes, 'the crash to be noticed');
     await waitFor(() => answered >= atKill + 200, 'the load to go on');
-    await waitFor(
-      async () => {
-        const slot = (await healthByWorker()).get(2);
-        return slot !== undefined && slot.worker.pid !== victim;
-      },
-      'a new worker 2',
-      20_000,
-    );
+    await replaced(2, victim);
     stop = true;
     await Promise.all(clients);
     expect(hung).toEqual([]);

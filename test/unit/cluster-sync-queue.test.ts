@@ -26,13 +26,18 @@ function controlledApply() {
   return { apply, calls, applied };
 }
 
+/** A sync queue over a hand-driven `apply` and a hand-moved clock. */
+function queue() {
+  const clock = new ManualClock();
+  const { apply, calls, applied } = controlledApply();
+  return { clock, calls, applied, deliver: syncQueue<Sync>(apply, clock) };
+}
+
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('syncQueue: a worker applies the primary syncs in order, newest last', () => {
   it('retries an incomplete sync after the backoff', async () => {
-    const clock = new ManualClock();
-    const { apply, calls } = controlledApply();
-    const deliver = syncQueue<Sync>(apply, clock);
+    const { clock, calls, deliver } = queue();
     deliver({ seq: 1, name: 'A' });
     await calls[0]?.settle(false);
     expect(clock.pending).toEqual([SYNC_RETRY_MS]);
@@ -42,9 +47,7 @@ describe('syncQueue: a worker applies the primary syncs in order, newest last', 
   });
 
   it('skips a sync overtaken by a newer one while it waited', async () => {
-    const clock = new ManualClock();
-    const { apply, calls } = controlledApply();
-    const deliver = syncQueue<Sync>(apply, clock);
+    const { calls, deliver } = queue();
     deliver({ seq: 1, name: 'A' });
     deliver({ seq: 2, name: 'B' });
     deliver({ seq: 3, name: 'C' });
@@ -54,9 +57,7 @@ describe('syncQueue: a worker applies the primary syncs in order, newest last', 
   });
 
   it('never lets the retry of an older sync run after a newer sync', async () => {
-    const clock = new ManualClock();
-    const { apply, calls, applied } = controlledApply();
-    const deliver = syncQueue<Sync>(apply, clock);
+    const { clock, calls, applied, deliver } = queue();
     deliver({ seq: 1, name: 'A' });
     await calls[0]?.settle(false); // A could not be done whole: its retry waits
     deliver({ seq: 2, name: 'B' }); // B starts, and takes a while
@@ -72,9 +73,7 @@ describe('syncQueue: a worker applies the primary syncs in order, newest last', 
   });
 
   it('ignores a sync older than one already applied (a message that arrives late)', async () => {
-    const clock = new ManualClock();
-    const { apply, calls } = controlledApply();
-    const deliver = syncQueue<Sync>(apply, clock);
+    const { calls, deliver } = queue();
     deliver({ seq: 5, name: 'E' });
     await calls[0]?.settle(true);
     deliver({ seq: 4, name: 'D' });
@@ -83,9 +82,7 @@ describe('syncQueue: a worker applies the primary syncs in order, newest last', 
   });
 
   it('retries the newest sync, not the one that failed, when a newer one failed too', async () => {
-    const clock = new ManualClock();
-    const { apply, calls } = controlledApply();
-    const deliver = syncQueue<Sync>(apply, clock);
+    const { clock, calls, deliver } = queue();
     deliver({ seq: 1, name: 'A' });
     await calls[0]?.settle(false);
     deliver({ seq: 2, name: 'B' });
