@@ -36,6 +36,8 @@ export class ClusterMetrics {
   readonly #lastSeen = new Map<Worker, MetricJson[]>();
   /** The monotonic families of every worker that exited, summed. */
   #retired: Promise<MetricJson[]> = Promise.resolve([]);
+  /** Workers whose last metrics are in `#retired` already: never counted again. */
+  readonly #gone = new WeakSet<Worker>();
 
   constructor(
     private readonly workers: () => Worker[],
@@ -68,6 +70,7 @@ export class ClusterMetrics {
     this.#rounds.delete(request);
     const all = [mine];
     for (const worker of workers) {
+      if (this.#gone.has(worker)) continue; // exited during this round: counted in `#retired`
       const answer = answers.get(worker);
       if (answer !== undefined) this.#lastSeen.set(worker, monotonic(answer));
       const counted = answer ?? this.#lastSeen.get(worker);
@@ -88,6 +91,7 @@ export class ClusterMetrics {
 
   /** A worker exited: what was last gathered from it stays in the totals. */
   retire(worker: Worker): void {
+    this.#gone.add(worker);
     const last = this.#lastSeen.get(worker);
     this.#lastSeen.delete(worker);
     if (last === undefined) return;
