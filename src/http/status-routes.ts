@@ -43,6 +43,8 @@ function describeEntry(registry: Registry, entry: TilesetEntry): Record<string, 
         format: entry.source.format,
         loadedAt: entry.loadedAt.toISOString(),
         ...(entry.warnings.length > 0 && { warnings: entry.warnings }),
+        // Stored tiles no URL can ask for: in the version, never served (counted by the content digest).
+        ...(entry.outsideGrid !== undefined && { outside_grid: entry.outsideGrid }),
         ...(entry.rejected && { rejected: { reason: entry.rejected.reason, since: entry.rejected.since.toISOString() } }),
         ...(entry.retry && { retrying: { reason: entry.retry.reason } }),
         ...(problem && {

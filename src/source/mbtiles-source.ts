@@ -168,6 +168,7 @@ export async function loadMbtilesSource(
       warnings.push(`metadata lists no vector_layers; found ${info.vectorLayers.length} by decoding tiles`);
     }
     const { digest, key } = await deriveVersion(file, guard, versioning, id, options);
+    if (digest.outsideGrid) warnings.push(outsideGridWarning(digest.outsideGrid, digest.tiles));
     const source = new MbtilesSource(id, format, info, digest, warnings, file, guard);
     if (!source.intact()) throw new FileChangedError('changed while being versioned');
     // Remembered only when the file's key still holds after the digest: what was digested is what the key names.
@@ -344,7 +345,9 @@ async function deriveVersion(
         from === 'content'
           ? await pool.digestContent(file.path, ino, onBytes)
           : { ...(await pool.digestFile(file.path, ino, onBytes)), tiles: undefined };
-      return { digest: { version: result.digest.slice(0, VERSION_HEX_DIGITS), tiles: result.tiles, bytes: result.bytes }, key };
+      const { tiles, bytes } = result;
+      const outsideGrid = 'outsideGrid' in result ? { outsideGrid: result.outsideGrid } : {};
+      return { digest: { version: result.digest.slice(0, VERSION_HEX_DIGITS), tiles, bytes, ...outsideGrid }, key };
     } finally {
       clearInterval(timer);
     }
@@ -361,4 +364,12 @@ function readOrFail<T>(read: () => T): T {
   } catch (error) {
     throw error instanceof MbtilesError ? error : new MbtilesError(`tiles cannot be read: ${messageOf(error)}`, { cause: error });
   }
+}
+
+/** The warning logged (and shown in /health) for a tileset with tiles no URL can ask for. */
+function outsideGridWarning(outside: number, tiles: number | undefined): string {
+  return (
+    `${outside}${tiles === undefined ? '' : ` of ${tiles}`} tiles lie outside the z/x/y grid, where no URL can ask ` +
+    'for them: they are never served, yet they count in the version (a change to them is a new version)'
+  );
 }
