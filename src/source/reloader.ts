@@ -308,6 +308,7 @@ export class Reloader {
       source,
       loadedAt: new Date(),
       warnings: source.warnings,
+      ...(source.digest.outsideGrid !== undefined && { outsideGrid: source.digest.outsideGrid }),
       served: state,
       file: state,
     });

@@ -42,6 +42,8 @@ export interface Remembered {
   version: string;
   tiles: number | undefined;
   bytes: number;
+  /** Tiles off the z/x/y grid, when counted: kept so /health still shows them after a restart. */
+  outsideGrid?: number;
 }
 
 interface Entry extends StateKey, Remembered {
@@ -92,7 +94,9 @@ export class VersionState {
   async lookup(key: StateKey): Promise<Remembered | undefined> {
     this.#entries ??= await this.#read();
     const entry = this.#entries.find((e) => sameKey(e, key));
-    return entry === undefined ? undefined : { version: entry.version, tiles: entry.tiles, bytes: entry.bytes };
+    if (entry === undefined) return undefined;
+    const { version, tiles, bytes, outsideGrid } = entry;
+    return { version, tiles, bytes, ...(outsideGrid !== undefined && { outsideGrid }) };
   }
 
   /**
@@ -100,7 +104,15 @@ export class VersionState {
    * Versions remembered while a write is under way go out together in the next one.
    */
   remember(key: StateKey, value: Remembered): Promise<void> {
-    this.#pending.push({ ...pick(key), version: value.version, tiles: value.tiles, bytes: value.bytes, at: this.now() });
+    const { version, tiles, bytes, outsideGrid } = value;
+    this.#pending.push({
+      ...pick(key),
+      version,
+      tiles,
+      bytes,
+      ...(outsideGrid !== undefined && { outsideGrid }),
+      at: this.now(),
+    });
     this.#writing = this.#writing.then(() => this.#write());
     return this.#writing;
   }
@@ -200,6 +212,7 @@ function isEntry(value: unknown): value is Entry {
     /^[A-Za-z0-9._-]{1,128}$/.test(e.version) &&
     (e.tiles === undefined || e.tiles === null || typeof e.tiles === 'number') &&
     typeof e.bytes === 'number' &&
+    (e.outsideGrid === undefined || (Number.isSafeInteger(e.outsideGrid) && (e.outsideGrid as number) >= 0)) &&
     typeof e.at === 'number'
   );
 }
