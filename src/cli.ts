@@ -7,7 +7,7 @@ import { type Config, parseCommandLine, USAGE } from './config.ts';
 import { runService } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import { progressBar } from './progress-bar.ts';
-import { startServer } from './server.ts';
+import { checkDataDir, startServer } from './server.ts';
 import { loadMbtilesSource } from './source/mbtiles-source.ts';
 import type { VersionOptions } from './source/version.ts';
 import { stampFiles } from './stamp.ts';
@@ -32,6 +32,15 @@ async function main(argv: string[]): Promise<number> {
       out: (line) => process.stdout.write(`${line}\n`),
       err: (line) => process.stderr.write(`${line}\n`),
     });
+  }
+  // A data folder that is not there is a bad option like any other: one line, exit 2.
+  const missing = await checkDataDir(command.config.dataDir).then(
+    () => undefined,
+    (error: unknown) => messageOf(error),
+  );
+  if (missing !== undefined) {
+    process.stderr.write(`tilestamp: ${missing} (see tilestamp --help)\n`);
+    return 2;
   }
   return command.config.workers > 1 ? serveCluster(command.config) : serve(command.config);
 }
