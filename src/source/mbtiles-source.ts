@@ -17,7 +17,7 @@ import { CONTENT_FORMULA } from './digest-ranges.ts';
 import { FileChangedError, readFailure, SourceUnavailableError } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
 import { type DigestProgress, ProgressMeter } from './progress.ts';
-import type { FileState } from './snapshot.ts';
+import { type FileState, sameIdentity } from './snapshot.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 import { DEFAULT_VERSIONING, type DigestResult, metadataVersion, VERSION_HEX_DIGITS, type VersionOptions } from './version.ts';
 import { fileKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
@@ -59,9 +59,10 @@ interface Guard {
 
 /**
  * A TileSource over one MBTiles file. It keeps a descriptor on the file it versioned: after
- * every read it checks (one fstat) that the inode's size and mtime are unchanged, so bytes of a
- * file being overwritten in place are never passed off as a tile of either version. A file
- * replaced by rename leaves this inode untouched, and it keeps serving until the swap.
+ * every read it checks (one fstat) that the inode's size, mtime and ctime are unchanged, so bytes
+ * of a file being overwritten in place are never passed off as a tile of either version. A file
+ * replaced by rename or deleted moves this inode's ctime too: from then on reads answer 503
+ * (tiles already in the hot-tile cache keep being served) until the reload takes the new file.
  */
 export class MbtilesSource implements TileSource {
   readonly #guard: Guard;
@@ -113,12 +114,9 @@ export class MbtilesSource implements TileSource {
   intact(): boolean {
     // Once closed, the descriptor number may already name another file: never fstat it.
     if (this.#closed) return false;
-    const now = fstatSync(this.#guard.fd);
-    const then = this.#guard.state;
-    // The ctime also catches a rewrite that restored size and mtime; an inode renamed over (so
-    // unlinked: no links left) has a new ctime too, but its bytes are still the ones versioned.
-    const ctimeHolds = now.ctimeMs === then.ctimeMs || now.nlink === 0;
-    return now.size === then.size && now.mtimeMs === then.mtimeMs && ctimeHolds;
+    // Whatever the link count: a rename over the file (or its deletion) moves its ctime exactly
+    // as a rewrite that put the size and mtime back does, and the two cannot be told apart.
+    return sameIdentity(this.#guard.state, fstatSync(this.#guard.fd));
   }
 
   #assertIntact(): void {

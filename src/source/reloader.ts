@@ -275,8 +275,10 @@ export class Reloader {
       const reason = messageOf(error);
       const transient = transientCause(error);
       if (transient !== undefined) return this.#putOff(id, state, transient, reason);
+      // A served source keeps its place even when its file moved under it: its reads answer 503
+      // (never its file's new bytes) until a good file is taken, and the tileset is not dropped.
       const serving = servingNow();
-      if (serving?.source.intact()) {
+      if (serving !== undefined) {
         registry.set({ ...serving, file: state, retry: undefined, rejected: { reason, since: new Date() } });
         logger.warn({ tileset: id, path: state.path, reason, serving: serving.source.version }, 'newer file rejected');
         return this.deps.onOutcome?.('rejected', id);

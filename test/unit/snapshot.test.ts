@@ -18,6 +18,8 @@ describe('sameFile', () => {
     ['other inode', a, { ...a, ino: 7 }, false],
     ['other size', a, { ...a, size: 1 }, false],
     ['other mtime', a, { ...a, mtimeMs: 5 }, false],
+    // A rewrite that put size and mtime back, or a rename over the file: only the ctime tells.
+    ['other ctime', { ...a, ctimeMs: 1 }, { ...a, ctimeMs: 2 }, false],
     ['missing before', undefined, a, false],
     ['missing after', a, undefined, false],
   ])('%s → %s', (_, x, y, expected) => {
