@@ -27,9 +27,18 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command.name === 'version') return printVersions(command.files, command.versioning);
   if (command.name === 'stamp') {
-    return stampFiles(await loadSqliteDriver(), command.files, command.check, {
-      out: (line) => process.stdout.write(`${line}\n`),
-      err: (line) => process.stderr.write(`${line}\n`),
+    // A progress bar only for a person watching, as for `version`: never into a pipe or a log file.
+    const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+    const options = { check: command.check, ...(bar && { onProgress: bar.show, progressEveryMs: 200 }) };
+    return stampFiles(await loadSqliteDriver(), command.files, options, {
+      out: (line) => {
+        bar?.clear();
+        process.stdout.write(`${line}\n`);
+      },
+      err: (line) => {
+        bar?.clear();
+        process.stderr.write(`${line}\n`);
+      },
     });
   }
   return command.config.workers > 1 ? serveCluster(command.config) : serve(command.config);
