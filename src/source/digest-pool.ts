@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { isDeno } from '../storage/driver.ts';
-import type { DigestTask, ToMain, ToWorker } from './digest-protocol.ts';
+import { DigestError, type DigestTask, type ToMain, type ToWorker } from './digest-protocol.ts';
 import { combineRanges, type RangeDigest } from './digest-ranges.ts';
 
 /** Hears how many more bytes were digested; called on the event loop, often. */
@@ -162,7 +162,7 @@ export class DigestPool {
       if (message.type === 'progress') return job.onMessage(message);
       slot.busy = undefined;
       worker.unref();
-      if (message.type === 'error') job.fail(new Error(message.message));
+      if (message.type === 'error') job.fail(new DigestError(message.failure));
       else job.onMessage(message);
       this.#dispatch();
       if (slot.busy === undefined) slot.idle = setTimeout(() => this.#retire(slot), this.#idleMs).unref();

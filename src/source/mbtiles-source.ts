@@ -13,6 +13,7 @@ import {
   type TileFormat,
 } from '../storage/tile-format.ts';
 import { type DigestPool, sharedDigestPool } from './digest-pool.ts';
+import { DigestError } from './digest-protocol.ts';
 import { CONTENT_FORMULA } from './digest-ranges.ts';
 import { FileChangedError, readFailure, SourceUnavailableError } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
@@ -189,10 +190,24 @@ export async function loadMbtilesSource(
     }
     return source;
   } catch (error) {
+    // Whatever failed (a torn read, SQLITE_CORRUPT mid-digest), it says nothing about a file
+    // that moved meanwhile: not complete yet, looked at again once it holds still.
+    const moved = !(error instanceof FileChangedError) && !stillOpened(guard);
     file.close();
     releaseGuard(guard.fd);
-    throw error;
+    throw moved ? new FileChangedError(`changed while being read (${messageOf(error)})`, { cause: error }) : error;
   }
+}
+
+/** Whether the path still names the inode the guard holds, and that inode is as it was opened. */
+function stillOpened(guard: Guard): boolean {
+  let ino: number;
+  try {
+    ino = statSync(guard.state.path).ino;
+  } catch {
+    return false; // gone from the path
+  }
+  return ino === guard.state.ino && sameIdentity(guard.state, fstatSync(guard.fd));
 }
 
 function openGuard(path: string): Guard {
@@ -326,9 +341,10 @@ async function deriveVersion(
       clearInterval(timer);
     }
   } catch (error) {
-    if (error instanceof Error && /replaced while being/.test(error.message)) throw new FileChangedError(error.message);
+    if (error instanceof DigestError && error.kind === 'replaced') throw new FileChangedError(error.message, { cause: error });
     const what = from === 'content' ? 'tiles cannot be read' : `no ${from} version`;
-    throw new MbtilesError(`${what}: ${messageOf(error)}`);
+    // The cause keeps the SQLite code: a lock met by the digest is retried, not a verdict.
+    throw new MbtilesError(`${what}: ${messageOf(error)}`, { cause: error });
   }
 }
 

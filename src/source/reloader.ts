@@ -67,11 +67,14 @@ export class Reloader {
 
   /**
    * The first scan: every file is marked loading, then loaded; the registry is then ready. While
-   * the data folder cannot be read, it keeps trying (with backoff) and the registry stays unready.
+   * the data folder cannot be read, or a file is still loading (it changed while it was read, and
+   * is looked at again once it holds still), it keeps trying and the registry stays unready.
    */
   async start(): Promise<void> {
     await this.rescan('start', { settle: false });
-    while (this.deps.registry.folderProblem !== undefined && !this.#stopped) {
+    const { registry } = this.deps;
+    const unsettled = () => registry.folderProblem !== undefined || registry.list().some((e) => e.state === 'loading');
+    while (unsettled() && !this.#stopped) {
       await new Promise<void>((resolve) => this.#passEnded.add(resolve));
     }
     if (this.#stopped) return;
