@@ -10,6 +10,7 @@ import type { Registry, Skipped, TilesetEntry } from './registry.ts';
 import { planReload, type Served } from './reload-plan.ts';
 import { type FileState, lookAt, type Snapshot, sameFile, takeSnapshot } from './snapshot.ts';
 import type { VersionOptions } from './version.ts';
+import { WAITING_TOO_LONG_MS, type WaitingFor, waitingFor, waitingHint } from './waiting.ts';
 
 /** What one reload decision did to one tileset; each is a log line and a metrics count. */
 export type ReloadOutcome = 'added' | 'swapped' | 'unchanged' | 'removed' | 'rejected' | 'failed';
@@ -253,8 +254,21 @@ export class Reloader {
       return;
     }
     const known = entry?.state === 'waiting' && entry.reason === reason;
-    registry.set({ state: 'waiting', id, path: state.path, reason, since: known ? entry.since : new Date(), file: state, retry });
+    const waiting = waitingFor(entry?.state === 'waiting' ? entry.waiting : undefined, this.#clock.now());
+    const hint = waitingHint(state.busyWith ?? '-journal');
+    registry.set({
+      state: 'waiting',
+      id,
+      path: state.path,
+      reason,
+      since: known ? entry.since : new Date(),
+      file: state,
+      retry,
+      waiting,
+      ...(hint && { hint }),
+    });
     if (!known) logger.warn({ tileset: id, path: state.path, reason }, 'tileset waiting');
+    this.#warnTooLong(entry, id, state.path, waiting, reason);
   }
 
   /** Validates and versions one complete file, then applies the decision. */
@@ -346,17 +360,30 @@ export class Reloader {
     const reason = `cannot be opened for now (${cause})`;
     const retry = { at: this.#clock.now() + retryDelay(attempts), attempts, reason };
     if (attempts === 1) logger.warn({ tileset: id, path: state.path, reason: detail }, 'file cannot be read for now; retrying');
-    if (entry.state === 'ok') registry.set({ ...entry, file: state, retry });
-    else
-      registry.set({
-        state: 'waiting',
-        id,
-        path: state.path,
-        reason,
-        since: entry.state === 'waiting' ? entry.since : new Date(),
-        file: state,
-        retry,
-      });
+    if (entry.state === 'ok') {
+      registry.set({ ...entry, file: state, retry });
+      return;
+    }
+    const waiting = waitingFor(entry.state === 'waiting' ? entry.waiting : undefined, this.#clock.now());
+    const hint = waitingHint(cause);
+    registry.set({
+      state: 'waiting',
+      id,
+      path: state.path,
+      reason,
+      since: entry.state === 'waiting' ? entry.since : new Date(),
+      file: state,
+      retry,
+      waiting,
+      ...(hint && { hint }),
+    });
+    this.#warnTooLong(entry, id, state.path, waiting, reason);
+  }
+
+  /** One warning when a tileset's wait first lasts longer than WAITING_TOO_LONG_MS. */
+  #warnTooLong(before: TilesetEntry | undefined, id: string, path: string, waiting: WaitingFor, reason: string): void {
+    if (!waiting.tooLong || (before?.state === 'waiting' && before.waiting?.tooLong)) return;
+    this.deps.logger.warn({ tileset: id, path, reason, waitingMs: WAITING_TOO_LONG_MS }, 'tileset waiting too long');
   }
 
   #remove(id: string): void {
