@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import process from 'node:process';
 import { serveCluster } from './cluster/serve.ts';
 import { type Config, parseCommandLine, USAGE } from './config.ts';
+import { messageOf } from './error-message.ts';
 import { createLogger } from './log.ts';
 import { progressBar } from './progress-bar.ts';
 import { shutdownBackstop, startServer } from './server.ts';
@@ -11,7 +12,6 @@ import { loadMbtilesSource } from './source/mbtiles-source.ts';
 import type { VersionOptions } from './source/version.ts';
 import { stampFiles } from './stamp.ts';
 import { loadSqliteDriver } from './storage/driver.ts';
-import { messageOf } from './storage/mbtiles.ts';
 
 /** Entry point of the `tilestamp` command (Node: dist/cli.js; Deno: src/cli.ts). */
 async function main(argv: string[]): Promise<number> {

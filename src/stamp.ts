@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
+import { messageOf } from './error-message.ts';
 import { type DigestProgress, ProgressMeter } from './source/progress.ts';
 import { aggTilesHash, inTransaction, storedAggTilesHash, writeAggTilesHash } from './storage/agg-tiles-hash.ts';
-import { MbtilesError, MbtilesFile, messageOf } from './storage/mbtiles.ts';
+import { MbtilesError, MbtilesFile } from './storage/mbtiles.ts';
 import type { Database, SqliteDriver } from './storage/sqlite.ts';
 
 /** Where `tilestamp stamp` writes: stdout for `hash  path` lines, stderr for problems. */

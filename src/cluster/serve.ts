@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
 import process from 'node:process';
 import type { Config } from '../config.ts';
+import { messageOf } from '../error-message.ts';
 import { createLogger } from '../log.ts';
 import { isDeno, loadSqliteDriver } from '../storage/driver.ts';
-import { messageOf } from '../storage/mbtiles.ts';
 import { runPrimary } from './primary.ts';
 import { runWorker } from './worker.ts';
 

@@ -1,12 +1,12 @@
 import process from 'node:process';
 import { backoff } from '../clock.ts';
 import type { Config } from '../config.ts';
+import { messageOf } from '../error-message.ts';
 import { type RunningHttp, startHttp } from '../http-server.ts';
 import type { Logger } from '../log.ts';
 import { loadMbtilesSource, type MbtilesSource } from '../source/mbtiles-source.ts';
 import type { TilesetEntry } from '../source/registry.ts';
 import { sameIdentity } from '../source/snapshot.ts';
-import { messageOf } from '../storage/mbtiles.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import {
   type FileKey,

@@ -1,6 +1,7 @@
 import { close, fstatSync, openSync, statSync } from 'node:fs';
+import { messageOf } from '../error-message.ts';
 import { flipY } from '../storage/coords.ts';
-import { MbtilesError, MbtilesFile, messageOf, type TileRow } from '../storage/mbtiles.ts';
+import { MbtilesError, MbtilesFile, type TileRow } from '../storage/mbtiles.ts';
 import type { Metadata } from '../storage/metadata.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import {
@@ -21,7 +22,7 @@ import { type DigestProgress, ProgressMeter } from './progress.ts';
 import { type FileState, sameIdentity } from './snapshot.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 import { DEFAULT_VERSIONING, type DigestResult, metadataVersion, VERSION_HEX_DIGITS, type VersionOptions } from './version.ts';
-import { fileKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
+import { inodeKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
 
 /** Names the `--version-from file` formula in the state file. */
 const FILE_FORMULA = 'sha256-file-1';
@@ -185,7 +186,7 @@ export async function loadMbtilesSource(
     const source = new MbtilesSource(id, format, info, digest, warnings, file, guard);
     if (!source.intact()) throw new FileChangedError('changed while being versioned');
     // Remembered only when the file's key still holds after the digest: what was digested is what the key names.
-    if (key !== undefined && sameKey(key, { ...key, ...fileKeyOf(fstatSync(guard.fd, { bigint: true })) })) {
+    if (key !== undefined && sameKey(key, { ...key, ...inodeKeyOf(fstatSync(guard.fd, { bigint: true })) })) {
       await options.state?.remember(key, digest);
     }
     return source;
@@ -321,7 +322,7 @@ async function deriveVersion(
       return { digest: { version: metadataVersion(file.metadata.values, versioning.key), tiles: undefined, bytes: 0 } };
     }
     const stats = fstatSync(guard.fd, { bigint: true });
-    const key: StateKey = { ...fileKeyOf(stats), source: from, formula: from === 'content' ? CONTENT_FORMULA : FILE_FORMULA };
+    const key: StateKey = { ...inodeKeyOf(stats), source: from, formula: from === 'content' ? CONTENT_FORMULA : FILE_FORMULA };
     const remembered = await options.state?.lookup(key);
     if (remembered !== undefined) return { digest: { ...remembered, remembered: true } };
     const pool = options.pool ?? sharedDigestPool();

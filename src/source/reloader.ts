@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { backoff, type Clock, sleepOn, systemClock } from '../clock.ts';
+import { messageOf } from '../error-message.ts';
 import type { Logger } from '../log.ts';
-import { messageOf } from '../storage/mbtiles.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import { transientCause } from '../storage/sqlite-errors.ts';
 import { FileChangedError } from './errors.ts';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, renameSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFixture, FIXTURES, gdalRaster, REPO, readStoredTiles, removeDir, tempDir, writeBytes } from '../helpers/fixtures.ts';
+import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir, writeBytes } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
 import { holdExclusiveLock } from '../helpers/lock.ts';
 import { type ServerProcess, spawnServer } from '../helpers/process.ts';
