@@ -5,79 +5,28 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
-import { DatabaseSync } from 'node:sqlite';
-import { DigestPool, type OnBytes } from '../../src/source/digest-pool.ts';
-import { Registry } from '../../src/source/registry.ts';
-import { Reloader, type ReloadOutcome } from '../../src/source/reloader.ts';
 import { nodeSqliteDriver } from '../../src/storage/sqlite-node-builtin.ts';
-import { ManualClock } from './clock.ts';
-import { memoryLogger } from './server.ts';
-
-class HookedPool extends DigestPool {
-  before: (() => void) | undefined;
-  after: (() => void) | undefined;
-
-  override async digestContent(path: string, ino: number, onBytes?: OnBytes) {
-    const before = this.before;
-    this.before = undefined;
-    before?.();
-    try {
-      return await super.digestContent(path, ino, onBytes);
-    } finally {
-      const after = this.after;
-      this.after = undefined;
-      after?.();
-    }
-  }
-}
+import { HookedPool, lockDuringNextDigest, seamReloader, tearInPlace } from './digest-seam.ts';
 
 const [dir, scenario] = process.argv.slice(2) as [string, 'torn' | 'locked'];
 const path = join(dir, 'world_cities.mbtiles');
 const good = readFileSync(path);
 const pool = new HookedPool({ threads: 1 });
-const registry = new Registry();
-const logger = memoryLogger();
-const clock = new ManualClock();
-const outcomes: ReloadOutcome[] = [];
-const reloader = new Reloader({
-  dataDir: dir,
-  driver: nodeSqliteDriver,
-  registry,
-  logger,
-  versioning: { from: 'content', key: undefined },
-  settleMs: 100,
-  clock,
-  onOutcome: (outcome) => outcomes.push(outcome),
-  load: { pool },
-});
+const { registry, clock, outcomes, reloader, loadsEnded } = seamReloader(dir, nodeSqliteDriver, pool);
 
 if (scenario === 'torn') {
-  pool.before = () => {
-    const bytes = Buffer.from(good);
-    bytes.writeUInt32BE(bytes.readUInt32BE(24) + 1, 24);
-    bytes.fill(0xa5, bytes.readUInt16BE(16));
-    writeFileSync(path, bytes);
-  };
+  pool.before = () => tearInPlace(path, good);
   pool.after = () => writeFileSync(path, good);
 } else {
-  let holder: DatabaseSync | undefined;
-  pool.before = () => {
-    holder = new DatabaseSync(path);
-    holder.exec('BEGIN EXCLUSIVE');
-  };
-  pool.after = () => {
-    holder?.exec('COMMIT');
-    holder?.close();
-  };
+  lockDuringNextDigest(pool, nodeSqliteDriver, path);
 }
 
-const ended = ['file not complete yet', 'tileset failed to load', 'file cannot be read for now; retrying'];
 const describe = () => {
   const entry = registry.get('world_cities');
   return { state: entry?.state, reason: entry?.state === 'waiting' ? entry.reason : undefined, ready: registry.ready };
 };
 const started = reloader.start();
-while (!logger.lines.some((l) => ended.includes(l.message))) await new Promise((r) => setTimeout(r, 20));
+while (loadsEnded() === 0) await new Promise((r) => setTimeout(r, 20));
 const during = describe();
 // Each retry waits a settle time (or a backoff) on the clock: move it on, for a bounded while.
 for (let i = 0; i < 200 && (!registry.ready || registry.get('world_cities')?.state !== 'ok'); i++) {

@@ -1,42 +1,10 @@
 import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DigestPool, type OnBytes } from '../../src/source/digest-pool.ts';
-import { Registry, type VersionChange } from '../../src/source/registry.ts';
-import { Reloader, type ReloadOutcome } from '../../src/source/reloader.ts';
 import { betterSqliteDriver } from '../../src/storage/sqlite-better.ts';
-import { ManualClock } from '../helpers/clock.ts';
+import { HookedPool, lockDuringNextDigest, SETTLE_MS, seamReloader, tearInPlace } from '../helpers/digest-seam.ts';
 import { copyFixture, removeDir, tempDir } from '../helpers/fixtures.ts';
-import { memoryLogger } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** Runs `before` just ahead of each content digest and `after` once it is over: the seam for a writer. */
-class HookedPool extends DigestPool {
-  before: ((path: string) => void) | undefined;
-  after: ((path: string) => void) | undefined;
-
-  override async digestContent(path: string, ino: number, onBytes?: OnBytes) {
-    this.before?.(path);
-    try {
-      return await super.digestContent(path, ino, onBytes);
-    } finally {
-      this.after?.(path);
-    }
-  }
-}
-
-/**
- * What a writer in the middle of rewriting the file in place leaves for a reader: pages after
- * the first overwritten (and the change counter bumped, so no cache hides it). The size is kept.
- */
-function tearInPlace(path: string): void {
-  const bytes = readFileSync(path);
-  bytes.writeUInt32BE(bytes.readUInt32BE(24) + 1, 24);
-  bytes.fill(0xa5, bytes.readUInt16BE(16));
-  writeFileSync(path, bytes);
-}
-
-const SETTLE_MS = 100;
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -47,23 +15,7 @@ function setup() {
   const path = copyFixture('world_cities.mbtiles', dir);
   const good = readFileSync(path);
   const pool = new HookedPool({ threads: 1 });
-  const registry = new Registry();
-  const logger = memoryLogger();
-  const clock = new ManualClock();
-  const outcomes: ReloadOutcome[] = [];
-  const changes: VersionChange[] = [];
-  registry.onChange((change) => changes.push(change));
-  const reloader = new Reloader({
-    dataDir: dir,
-    driver: betterSqliteDriver,
-    registry,
-    logger,
-    versioning: { from: 'content', key: undefined },
-    settleMs: SETTLE_MS,
-    clock,
-    onOutcome: (outcome) => outcomes.push(outcome),
-    load: { pool },
-  });
+  const { registry, clock, outcomes, changes, reloader, loadsEnded } = seamReloader(dir, betterSqliteDriver, pool);
   cleanups.push(() => removeDir(dir));
   cleanups.push(() => pool.close());
   cleanups.push(() => registry.closeAll());
@@ -74,34 +26,16 @@ function setup() {
       clock.advance(SETTLE_MS);
       return condition();
     }, what);
-  /** Resolves once a load of the file has ended, whichever way. */
-  const decided = (count: number) =>
-    waitFor(
-      () =>
-        logger.lines.filter((l) =>
-          [
-            'file not complete yet',
-            'tileset failed to load',
-            'newer file rejected',
-            'file cannot be read for now; retrying',
-          ].includes(l.message),
-        ).length >= count,
-      'the load to end',
-    );
-  return { dir, path, good, pool, registry, reloader, logger, outcomes, changes, advanceUntil, decided };
+  /** Resolves once `count` loads of the file have ended, whichever way. */
+  const decided = (count: number) => waitFor(() => loadsEnded() >= count, 'the load to end');
+  return { dir, path, good, pool, registry, reloader, outcomes, changes, advanceUntil, decided };
 }
 
 describe('a file written in place while it is digested', () => {
   it('on a first load: stays loading (not failed, /ready not 200), then is taken once it holds still', async () => {
     const { path, good, pool, registry, reloader, outcomes, advanceUntil, decided } = setup();
-    pool.before = () => {
-      pool.before = undefined;
-      tearInPlace(path);
-    };
-    pool.after = () => {
-      pool.after = undefined;
-      writeFileSync(path, good); // the writer finishes: the same tiles again, in place
-    };
+    pool.before = () => tearInPlace(path);
+    pool.after = () => writeFileSync(path, good); // the writer finishes: the same tiles again, in place
     const started = reloader.start();
     await decided(1);
     expect(registry.get('world_cities')?.state).toBe('loading');
@@ -118,14 +52,8 @@ describe('a file written in place while it is digested', () => {
     await reloader.start();
     const served = registry.source('world_cities')?.version;
     expect(served).toBeDefined();
-    pool.before = () => {
-      pool.before = undefined;
-      tearInPlace(path);
-    };
-    pool.after = () => {
-      pool.after = undefined;
-      writeFileSync(path, good);
-    };
+    pool.before = () => tearInPlace(path);
+    pool.after = () => writeFileSync(path, good);
     const later = new Date(Date.now() + 5_000);
     utimesSync(path, later, later); // a change for the pass to look at
     const pass = reloader.rescan('test', { settle: false });
@@ -142,17 +70,7 @@ describe('a file written in place while it is digested', () => {
 
   it('a lock met by the digest (SQLITE_BUSY, told across the thread by its code) is a retry, never a failure', async () => {
     const { path, pool, registry, reloader, outcomes, advanceUntil, decided } = setup();
-    let holder: Database.Database | undefined;
-    pool.before = () => {
-      pool.before = undefined;
-      holder = new Database(path);
-      holder.exec('BEGIN EXCLUSIVE');
-    };
-    pool.after = () => {
-      pool.after = undefined;
-      holder?.exec('COMMIT');
-      holder?.close();
-    };
+    lockDuringNextDigest(pool, betterSqliteDriver, path);
     const started = reloader.start();
     await decided(1);
     const entry = registry.get('world_cities');
