@@ -99,7 +99,10 @@ async function printVersions(files: string[], versioning: VersionOptions): Promi
     // A progress bar only for a person watching: never into a pipe or a log file.
     const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
     try {
-      const source = await loadMbtilesSource(driver, id, path, versioning, bar && { onProgress: bar.show, progressEveryMs: 200 });
+      const source = await loadMbtilesSource(driver, id, path, versioning, {
+        acceptFreshCtime: true,
+        ...(bar && { onProgress: bar.show, progressEveryMs: 200 }),
+      });
       bar?.clear();
       source.close();
       process.stdout.write(`${source.version}  ${id}  ${path}\n`);

@@ -19,7 +19,7 @@ import { CONTENT_FORMULA } from './digest-ranges.ts';
 import { FileChangedError, readFailure, SourceUnavailableError } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
 import { type DigestProgress, ProgressMeter } from './progress.ts';
-import { type FileState, sameIdentity } from './snapshot.ts';
+import { ctimeMayRepeat, type FileState, sameIdentity } from './snapshot.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 import { DEFAULT_VERSIONING, type DigestResult, metadataVersion, VERSION_HEX_DIGITS, type VersionOptions } from './version.ts';
 import { inodeKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
@@ -43,6 +43,12 @@ export interface LoadOptions {
   onProgress?: (progress: DigestProgress & { id: string; path: string }) => void;
   /** Default 2000. */
   progressEveryMs?: number;
+  /**
+   * Load a file even when it changed within the ctime's resolution (a second under Deno). A
+   * server never does (such a file could be rewritten unseen while served: FileChangedError, and
+   * it is looked at again); a one-off `tilestamp version` may.
+   */
+  acceptFreshCtime?: boolean;
 }
 
 const WORLD_BOUNDS: [number, number, number, number] = [-180, -85.051129, 180, 85.051129];
@@ -161,6 +167,11 @@ export async function loadMbtilesSource(
   const guard = openGuard(path);
   let file: MbtilesFile;
   try {
+    // Where ctimes come in whole seconds (Deno), a file changed this very second could be
+    // rewritten unseen: it is looked at again once the second is over.
+    if (!options.acceptFreshCtime && ctimeMayRepeat(guard.state, Date.now())) {
+      throw new FileChangedError('changed less than a second ago');
+    }
     file = MbtilesFile.open(driver, path);
     // Were the file renamed over between the two opens, SQLite would read another inode.
     if (statSync(path).ino !== guard.state.ino) throw new FileChangedError('replaced while being opened');

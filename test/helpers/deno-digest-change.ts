@@ -2,7 +2,7 @@
 // or a lock met during a digest) on Deno's worker threads and its node:sqlite driver. Usage:
 //   deno run -A test/helpers/deno-digest-change.ts DIR_WITH_world_cities.mbtiles SCENARIO
 // Prints one JSON line: what the registry said right after the digest failed, and in the end.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import { nodeSqliteDriver } from '../../src/storage/sqlite-node-builtin.ts';
@@ -11,6 +11,8 @@ import { HookedPool, lockDuringNextDigest, seamReloader, tearInPlace } from './d
 const [dir, scenario] = process.argv.slice(2) as [string, 'torn' | 'locked'];
 const path = join(dir, 'world_cities.mbtiles');
 const good = readFileSync(path);
+// Deno's ctimes are whole seconds: a file is taken only once the second of its last change is over.
+while (Date.now() < statSync(path).ctimeMs + 1000) await new Promise((r) => setTimeout(r, 20));
 const pool = new HookedPool({ threads: 1 });
 const { registry, clock, outcomes, reloader, loadsEnded } = seamReloader(dir, nodeSqliteDriver, pool);
 
