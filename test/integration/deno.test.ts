@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, renameSync, utimesSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir, writeBytes } from '../helpers/fixtures.ts';
@@ -35,6 +35,18 @@ afterAll(async () => {
 });
 
 describe('under Deno', () => {
+  it('starts from the documented task without a warning, and remembers versions in its state dir', async () => {
+    await waitFor(() => deno.stdout.some((line) => JSON.parse(line).msg === 'ready'), 'ready');
+    // Only the Deno server has a state dir here (the Node one in this file has none).
+    const stateFile = join(process.env.XDG_CACHE_HOME as string, 'tilestamp', 'versions.json');
+    const ino = String(statSync(join(dir, 'countries.mbtiles')).ino);
+    const remembered = () =>
+      existsSync(stateFile) &&
+      (JSON.parse(readFileSync(stateFile, 'utf8')) as { entries: { ino: string }[] }).entries.some((e) => e.ino === ino);
+    await waitFor(remembered, 'the Deno server to write its state file');
+    expect(deno.stdout.filter((line) => (JSON.parse(line) as { level: number }).level >= 40)).toEqual([]);
+  });
+
   it('reads the files with the node:sqlite driver', async () => {
     const health = json<{ driver: string; status: string }>(await rawRequest(`${deno.url}/health`));
     expect(health).toMatchObject({ driver: 'node:sqlite', status: 'ok' });
