@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import process from 'node:process';
 import { serveCluster } from './cluster/serve.ts';
 import { type Config, parseCommandLine, USAGE } from './config.ts';
+import { messageOf } from './error-message.ts';
 import { runService } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import { progressBar } from './progress-bar.ts';
@@ -12,7 +13,6 @@ import { loadMbtilesSource } from './source/mbtiles-source.ts';
 import type { VersionOptions } from './source/version.ts';
 import { stampFiles } from './stamp.ts';
 import { loadSqliteDriver } from './storage/driver.ts';
-import { messageOf } from './storage/mbtiles.ts';
 
 /** Entry point of the `tilestamp` command (Node: dist/cli.js; Deno: src/cli.ts). */
 async function main(argv: string[]): Promise<number> {
@@ -28,9 +28,18 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command.name === 'version') return printVersions(command.files, command.versioning);
   if (command.name === 'stamp') {
-    return stampFiles(await loadSqliteDriver(), command.files, command.check, {
-      out: (line) => process.stdout.write(`${line}\n`),
-      err: (line) => process.stderr.write(`${line}\n`),
+    // A progress bar only for a person watching, as for `version`: never into a pipe or a log file.
+    const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+    const options = { check: command.check, ...(bar && { onProgress: bar.show, progressEveryMs: 200 }) };
+    return stampFiles(await loadSqliteDriver(), command.files, options, {
+      out: (line) => {
+        bar?.clear();
+        process.stdout.write(`${line}\n`);
+      },
+      err: (line) => {
+        bar?.clear();
+        process.stderr.write(`${line}\n`);
+      },
     });
   }
   // A data folder that is not there is a bad option like any other: one line, exit 2.
@@ -77,7 +86,10 @@ async function printVersions(files: string[], versioning: VersionOptions): Promi
     // A progress bar only for a person watching: never into a pipe or a log file.
     const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
     try {
-      const source = await loadMbtilesSource(driver, id, path, versioning, bar && { onProgress: bar.show, progressEveryMs: 200 });
+      const source = await loadMbtilesSource(driver, id, path, versioning, {
+        acceptFreshCtime: true,
+        ...(bar && { onProgress: bar.show, progressEveryMs: 200 }),
+      });
       bar?.clear();
       source.close();
       process.stdout.write(`${source.version}  ${id}  ${path}\n`);

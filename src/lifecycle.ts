@@ -1,6 +1,6 @@
 import process from 'node:process';
+import { messageOf } from './error-message.ts';
 import type { Logger } from './log.ts';
-import { messageOf } from './storage/mbtiles.ts';
 
 /** A started process role: the single server, the primary of `--workers N`, or one of its workers. */
 export interface Service {

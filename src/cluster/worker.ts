@@ -1,11 +1,11 @@
 import process from 'node:process';
 import type { Config } from '../config.ts';
+import { messageOf } from '../error-message.ts';
 import { type RunningHttp, startHttp } from '../http-server.ts';
 import type { Logger } from '../log.ts';
 import { type MbtilesSource, openValidated } from '../source/mbtiles-source.ts';
 import type { Registry, TilesetEntry } from '../source/registry.ts';
 import { type FileIdentity, sameIdentity } from '../source/snapshot.ts';
-import { messageOf } from '../storage/mbtiles.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import {
   isTilestampMessage,
@@ -170,7 +170,17 @@ async function applyStep(
       const current = registry.get(tileset.id);
       // `loading` (with the primary's digest progress), `failed` or `waiting`, as the primary has
       // it: the same answers (404, or 503 + Retry-After) and the same /health.
-      if (tileset.state !== 'loading' && current?.state === tileset.state && current.reason === tileset.reason) return true;
+      // A wait that became too long changes no reason, but /health: it counts as a change too.
+      const tooLong = (entry: { state: string; waiting?: { tooLong: boolean } } | undefined) =>
+        entry?.state === 'waiting' ? entry.waiting?.tooLong : undefined;
+      if (
+        tileset.state !== 'loading' &&
+        current?.state === tileset.state &&
+        current.reason === tileset.reason &&
+        tooLong(current) === tooLong(tileset)
+      ) {
+        return true;
+      }
       state.opened.delete(tileset.id);
       registry.set(tileset);
       return true;

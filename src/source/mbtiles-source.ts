@@ -1,6 +1,7 @@
 import { close, fstatSync, openSync, statSync } from 'node:fs';
+import { messageOf } from '../error-message.ts';
 import { flipY } from '../storage/coords.ts';
-import { MbtilesError, MbtilesFile, messageOf, type TileRow } from '../storage/mbtiles.ts';
+import { MbtilesError, MbtilesFile, type TileRow } from '../storage/mbtiles.ts';
 import type { Metadata } from '../storage/metadata.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import {
@@ -13,14 +14,15 @@ import {
   type TileFormat,
 } from '../storage/tile-format.ts';
 import { type DigestPool, sharedDigestPool } from './digest-pool.ts';
+import { DigestError } from './digest-protocol.ts';
 import { CONTENT_FORMULA } from './digest-ranges.ts';
 import { FileChangedError, readFailure, SourceUnavailableError } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
 import { type DigestProgress, ProgressMeter } from './progress.ts';
-import type { FileState } from './snapshot.ts';
+import { ctimeMayRepeat, type FileState, sameIdentity } from './snapshot.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 import { DEFAULT_VERSIONING, type DigestResult, metadataVersion, VERSION_HEX_DIGITS, type VersionOptions } from './version.ts';
-import { fileKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
+import { inodeKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
 
 /** Names the `--version-from file` formula in the state file. */
 const FILE_FORMULA = 'sha256-file-1';
@@ -35,6 +37,12 @@ export interface LoadOptions {
   onProgress?: (progress: DigestProgress & { id: string; path: string }) => void;
   /** Default 2000. */
   progressEveryMs?: number;
+  /**
+   * Load a file even when it changed within the ctime's resolution (a second under Deno). A
+   * server never does (such a file could be rewritten unseen while served: FileChangedError, and
+   * it is looked at again); a one-off `tilestamp version` may.
+   */
+  acceptFreshCtime?: boolean;
 }
 
 const WORLD_BOUNDS: [number, number, number, number] = [-180, -85.051129, 180, 85.051129];
@@ -53,9 +61,10 @@ interface Guard {
 
 /**
  * A TileSource over one MBTiles file. It keeps a descriptor on the file it versioned: after
- * every read it checks (one fstat) that the inode's size and mtime are unchanged, so bytes of a
- * file being overwritten in place are never passed off as a tile of either version. A file
- * replaced by rename leaves this inode untouched, and it keeps serving until the swap.
+ * every read it checks (one fstat) that the inode's size, mtime and ctime are unchanged, so bytes
+ * of a file being overwritten in place are never passed off as a tile of either version. A file
+ * replaced by rename or deleted moves this inode's ctime too: from then on reads answer 503
+ * (tiles already in the hot-tile cache keep being served) until the reload takes the new file.
  */
 export class MbtilesSource implements TileSource {
   readonly #guard: Guard;
@@ -107,12 +116,9 @@ export class MbtilesSource implements TileSource {
   intact(): boolean {
     // Once closed, the descriptor number may already name another file: never fstat it.
     if (this.#closed) return false;
-    const now = fstatSync(this.#guard.fd);
-    const then = this.#guard.state;
-    // The ctime also catches a rewrite that restored size and mtime; an inode renamed over (so
-    // unlinked: no links left) has a new ctime too, but its bytes are still the ones versioned.
-    const ctimeHolds = now.ctimeMs === then.ctimeMs || now.nlink === 0;
-    return now.size === then.size && now.mtimeMs === then.mtimeMs && ctimeHolds;
+    // Whatever the link count: a rename over the file (or its deletion) moves its ctime exactly
+    // as a rewrite that put the size and mtime back does, and the two cannot be told apart.
+    return sameIdentity(this.#guard.state, fstatSync(this.#guard.fd));
   }
 
   #assertIntact(): void {
@@ -152,7 +158,7 @@ export async function loadMbtilesSource(
   versioning: VersionOptions = DEFAULT_VERSIONING,
   options: LoadOptions = {},
 ): Promise<MbtilesSource> {
-  const { guard, file } = openGuarded(driver, path);
+  const { guard, file } = openGuarded(driver, path, options.acceptFreshCtime ?? false);
   try {
     const warnings = [...file.metadata.warnings];
     checkIndex(file, warnings);
@@ -172,15 +178,29 @@ export async function loadMbtilesSource(
     const source = new MbtilesSource(id, format, info, digest, warnings, file, guard);
     if (!source.intact()) throw new FileChangedError('changed while being versioned');
     // Remembered only when the file's key still holds after the digest: what was digested is what the key names.
-    if (key !== undefined && sameKey(key, { ...key, ...fileKeyOf(fstatSync(guard.fd, { bigint: true })) })) {
+    if (key !== undefined && sameKey(key, { ...key, ...inodeKeyOf(fstatSync(guard.fd, { bigint: true })) })) {
       await options.state?.remember(key, digest);
     }
     return source;
   } catch (error) {
+    // Whatever failed (a torn read, SQLITE_CORRUPT mid-digest), it says nothing about a file
+    // that moved meanwhile: not complete yet, looked at again once it holds still.
+    const moved = !(error instanceof FileChangedError) && !stillOpened(guard);
     file.close();
     releaseGuard(guard.fd);
-    throw error;
+    throw moved ? new FileChangedError(`changed while being read (${messageOf(error)})`, { cause: error }) : error;
   }
+}
+
+/** Whether the path still names the inode the guard holds, and that inode is as it was opened. */
+function stillOpened(guard: Guard): boolean {
+  let ino: number;
+  try {
+    ino = statSync(guard.state.path).ino;
+  } catch {
+    return false; // gone from the path
+  }
+  return ino === guard.state.ino && sameIdentity(guard.state, fstatSync(guard.fd));
 }
 
 /** What the primary of `--workers N` found out about a file: a worker takes it as it is. */
@@ -198,15 +218,21 @@ export interface Validated {
  * the file cannot be opened.
  */
 export function openValidated(driver: SqliteDriver, id: string, path: string, validated: Validated): MbtilesSource {
-  const { guard, file } = openGuarded(driver, path);
+  const { guard, file } = openGuarded(driver, path, false);
   const digest = { version: validated.version, tiles: undefined, bytes: 0 };
   return new MbtilesSource(id, validated.format, validated.info, digest, validated.warnings, file, guard);
 }
 
-/** The guard descriptor and SQLite's handle, both on the same inode. */
-function openGuarded(driver: SqliteDriver, path: string): { guard: Guard; file: MbtilesFile } {
+/**
+ * The guard descriptor and SQLite's handle, both on the same inode. Where ctimes come in whole
+ * seconds (Deno), a file changed this very second could be rewritten unseen: unless
+ * `acceptFreshCtime`, it is refused (FileChangedError) and looked at again once the second is over.
+ */
+function openGuarded(driver: SqliteDriver, path: string, acceptFreshCtime: boolean): { guard: Guard; file: MbtilesFile } {
   const guard = openGuard(path);
   try {
+    if (!acceptFreshCtime && ctimeMayRepeat(guard.state, Date.now()))
+      throw new FileChangedError('changed less than a second ago');
     const file = MbtilesFile.open(driver, path);
     // Were the file renamed over between the two opens, SQLite would read another inode.
     if (statSync(path).ino !== guard.state.ino) {
@@ -330,7 +356,7 @@ async function deriveVersion(
       return { digest: { version: metadataVersion(file.metadata.values, versioning.key), tiles: undefined, bytes: 0 } };
     }
     const stats = fstatSync(guard.fd, { bigint: true });
-    const key: StateKey = { ...fileKeyOf(stats), source: from, formula: from === 'content' ? CONTENT_FORMULA : FILE_FORMULA };
+    const key: StateKey = { ...inodeKeyOf(stats), source: from, formula: from === 'content' ? CONTENT_FORMULA : FILE_FORMULA };
     const remembered = await options.state?.lookup(key);
     if (remembered !== undefined) return { digest: { ...remembered, remembered: true } };
     const pool = options.pool ?? sharedDigestPool();
@@ -352,9 +378,10 @@ async function deriveVersion(
       clearInterval(timer);
     }
   } catch (error) {
-    if (error instanceof Error && /replaced while being/.test(error.message)) throw new FileChangedError(error.message);
+    if (error instanceof DigestError && error.kind === 'replaced') throw new FileChangedError(error.message, { cause: error });
     const what = from === 'content' ? 'tiles cannot be read' : `no ${from} version`;
-    throw new MbtilesError(`${what}: ${messageOf(error)}`);
+    // The cause keeps the SQLite code: a lock met by the digest is retried, not a verdict.
+    throw new MbtilesError(`${what}: ${messageOf(error)}`, { cause: error });
   }
 }
 

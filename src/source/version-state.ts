@@ -1,8 +1,8 @@
 import type { BigIntStats } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { messageOf } from '../error-message.ts';
 import type { Logger } from '../log.ts';
-import { messageOf } from '../storage/mbtiles.ts';
 
 /** Marks a state file as ours; anything else found at the path is ignored, never trusted. */
 const FORMAT = 'tilestamp-versions/1';
@@ -22,7 +22,7 @@ export const STATE_FILE_MAX_BYTES = 8 * 1024 * 1024;
  * ctime in nanoseconds. Any write, truncate, rename or chmod of the file moves its ctime, which no
  * user call can set back, so an unchanged key means the same bytes (README, "Versions").
  */
-export interface FileKey {
+export interface InodeKey {
   dev: string;
   ino: string;
   size: string;
@@ -31,7 +31,7 @@ export interface FileKey {
 }
 
 /** Everything a remembered version is trusted under: the file's key, and how it was computed. */
-export interface StateKey extends FileKey {
+export interface StateKey extends InodeKey {
   /** `--version-from` (and key), e.g. `content`. */
   source: string;
   /** The formula's name, e.g. `tilestamp-content-2/columns-64`. */
@@ -52,7 +52,7 @@ interface Entry extends StateKey, Remembered {
 }
 
 /** The key of a file from a `bigint: true` stat (nanosecond times are only exact as bigints). */
-export function fileKeyOf(stats: BigIntStats): FileKey {
+export function inodeKeyOf(stats: BigIntStats): InodeKey {
   return {
     dev: String(stats.dev),
     ino: String(stats.ino),

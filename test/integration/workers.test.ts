@@ -155,7 +155,11 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
         versions.add(version);
         if (version !== before) moved.add(res.socket);
         else if (moved.has(res.socket)) problems.push(`${path} under the old version after the new one on the same connection`);
-        if (res.status !== 200 && res.status !== 204) problems.push(`${res.status} for ${path}`);
+        // Between the rename and the swap, the replaced inode is not read (its ctime moved): a
+        // tile not in the worker's hot-tile cache answers 503, never kept by a cache.
+        const retryLater =
+          res.status === 503 && res.headers['cache-control'] === 'no-store' && res.headers['retry-after'] === '1';
+        if (res.status !== 200 && res.status !== 204 && !retryLater) problems.push(`${res.status} for ${path}`);
         if (res.status !== 200) continue;
         const expected = version === before ? V1.get(path) : V2.get(path);
         if (expected === undefined || !expected.equals(res.body)) problems.push(`foreign bytes for ${path} under ${version}`);
