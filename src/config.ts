@@ -37,6 +37,8 @@ export interface Config {
   decodeMemory?: number;
   /** Open event streams at most; more get 503 (default 10,000). */
   maxEventStreams?: number;
+  /** Bytes of generated glyph ranges kept (default 32 MiB). */
+  glyphCacheBytes?: number;
   /** Where computed versions are remembered across restarts; undefined: nowhere. */
   stateDir?: string | undefined;
 }
@@ -114,6 +116,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: 'MiB',
     help: 'hot-tile cache per process, least recently used out (0: off)',
     fallback: '64',
+  },
+  {
+    flag: 'glyph-cache',
+    env: 'TILESTAMP_GLYPH_CACHE',
+    value: 'MiB',
+    help: 'generated glyph ranges kept per process, least recently used out (0: off)',
+    fallback: '32',
   },
   {
     flag: 'workers',
@@ -248,6 +257,10 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
   if (cacheMiB === undefined) {
     return { ok: false, error: `--cache-size must be whole MiB from 0 to 1048576, got ${pick('cache-size')}` };
   }
+  const glyphCacheMiB = integer(pick('glyph-cache'), 0, 65_536);
+  if (glyphCacheMiB === undefined) {
+    return { ok: false, error: `--glyph-cache must be whole MiB from 0 to 65536, got ${pick('glyph-cache')}` };
+  }
   const workers = pick('workers') === 'auto' ? Math.max(1, cores) : integer(pick('workers'), 1, 256);
   if (workers === undefined)
     return { ok: false, error: `--workers must be auto or a whole number from 1 to 256, got ${pick('workers')}` };
@@ -303,6 +316,7 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
         pollMs: noWatch === 'true' || noWatch === '1' ? 0 : Math.round(pollSeconds * 1000),
         settleMs,
         cacheBytes: cacheMiB * 1024 * 1024,
+        glyphCacheBytes: glyphCacheMiB * 1024 * 1024,
         workers,
         shutdownTimeoutMs: Math.round(shutdownSeconds * 1000),
         maxEventStreams,

@@ -1,4 +1,4 @@
-import { existsSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
@@ -21,6 +21,7 @@ beforeAll(async () => {
   copyFixture('countries.mbtiles', dir);
   copyFixture('world_cities.mbtiles', dir);
   gdalRaster(dir, 'raster.mbtiles', 'PNG');
+  cpSync(join(REPO, 'data', 'fonts'), join(dir, 'fonts'), { recursive: true });
   // `deno task start` as a user runs it, from the repository, on src/ as it is (no build step).
   deno = await spawnServer(DENO, ['task', '--quiet', 'start', '--data', dir, '--port', '0', '--host', '127.0.0.1'], {}, 120_000);
   node = await startTestServer(dir);
@@ -33,6 +34,16 @@ afterAll(async () => {
 });
 
 describe('under Deno', () => {
+  it('answers the same font list and glyph ranges as Node, byte for byte', async () => {
+    for (const path of ['/fonts.json', '/fonts/Noto%20Sans%20Regular/0-255.pbf', '/font/Noto%20Sans%20Regular/1024-1279']) {
+      const fromDeno = await rawRequest(`${deno.url}${path}`);
+      const fromNode = await rawRequest(`${node.url}${path}`);
+      expect(fromDeno.status, path).toBe(200);
+      expect(fromDeno.body.equals(fromNode.body), path).toBe(true);
+      expect(header(fromDeno, 'x-tilestamp-version')).toBe(header(fromNode, 'x-tilestamp-version'));
+    }
+  });
+
   it('reads the files with the node:sqlite driver', async () => {
     const health = json<{ driver: string; status: string }>(await rawRequest(`${deno.url}/health`));
     expect(health).toMatchObject({ driver: 'node:sqlite', status: 'ok' });
