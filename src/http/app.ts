@@ -83,7 +83,7 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   );
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
   router.get('/tiles/*rest', compressJson, tilesHandler(registry, config, recheck));
-  router.get('/styles/*rest', compressed, stylesHandler(registry, config, logger));
+  router.get('/styles/*rest', compressed, stylesHandler(registry, config, logger, fonts));
   const assets = new Assets();
   router.get('/viewer/*rest', compressed, viewerHandler(registry, config, assets));
   for (const route of ASSET_ROUTES) router.get(route, assets.handler());

@@ -1,6 +1,7 @@
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { decodeGlyphs } from '../helpers/glyphs.ts';
@@ -18,6 +19,20 @@ beforeAll(async () => {
   cpSync(join(REPO, 'data', 'fonts'), join(dir, 'fonts'), { recursive: true });
   // Not a font: never served, reported in the log.
   writeFileSync(join(dir, 'fonts', 'broken.ttf'), 'not a font at all');
+  mkdirSync(join(dir, 'styles'));
+  const layers = [
+    {
+      id: 'n',
+      type: 'symbol',
+      source: 'c',
+      'source-layer': 'places',
+      layout: { 'text-field': ['get', 'name'], 'text-font': ['Noto Sans Regular'] },
+    },
+  ];
+  const userStyle = (glyphs: string) =>
+    JSON.stringify({ version: 8, glyphs, sources: { c: { type: 'vector', url: 'mbtiles://countries' } }, layers });
+  writeFileSync(join(dir, 'styles', 'relative.json'), userStyle('{fontstack}/{range}.pbf'));
+  writeFileSync(join(dir, 'styles', 'absolute.json'), userStyle('https://example.com/fonts/{fontstack}/{range}.pbf'));
   server = await startTestServer(dir);
 }, 60_000);
 
@@ -121,5 +136,33 @@ describe('GET /fonts/{fontstack}/{range}.pbf', () => {
     expect(res.status).toBe(status);
     expect(header(res, 'cache-control')).toBe('no-store');
     expect(res.body.toString('utf8')).not.toContain(dir);
+  });
+});
+
+describe('styles', () => {
+  type Style = { glyphs?: string; layers: { id: string; type: string; layout?: Record<string, unknown> }[] };
+
+  it('the generated style labels countries and places with the served font, at versioned glyph URLs', async () => {
+    const style = json<Style>(await get('/styles/countries.json'));
+    expect(validateStyleMin(style as never)).toEqual([]);
+    expect(style.layers.filter((l) => l.type === 'symbol').map((l) => l.id)).toEqual(['countries-label']);
+    const version = header(await get('/fonts.json'), 'x-tilestamp-version');
+    expect(style.glyphs).toBe(`${server.url}/fonts/{fontstack}/{range}.pbf?v=${version}`);
+    for (const layer of style.layers.filter((l) => l.type === 'symbol')) {
+      const stack = (layer.layout?.['text-font'] as string[] | undefined)?.join(',') ?? '';
+      const url = (style.glyphs as string).replace('{fontstack}', encodeURIComponent(stack)).replace('{range}', '0-255');
+      const res = await rawRequest(url);
+      expect(res.status).toBe(200);
+      expect(header(res, 'cache-control')).toBe('public, max-age=31536000, immutable');
+    }
+  });
+
+  it("a user style's relative glyphs become ours; absolute ones pass through", async () => {
+    const relative = json<Style>(await get('/styles/relative.json'));
+    expect(relative.glyphs).toMatch(new RegExp(`^${server.url}/fonts/\\{fontstack\\}/\\{range\\}\\.pbf\\?v=[0-9a-f]{16}$`));
+    expect(validateStyleMin(relative as never)).toEqual([]);
+    const absolute = json<Style>(await get('/styles/absolute.json'));
+    expect(absolute.glyphs).toBe('https://example.com/fonts/{fontstack}/{range}.pbf');
+    expect(validateStyleMin(absolute as never)).toEqual([]);
   });
 });
