@@ -15,3 +15,9 @@ for subset in latin latin-ext cyrillic greek; do
   cp "$fonts/files/noto-sans-$subset-400-normal.woff2" data/fonts/noto-sans/
 done
 cp "$fonts/LICENSE" data/fonts/noto-sans/OFL.txt
+rm -rf data/sprites/maki
+mkdir -p data/sprites/maki
+for icon in city town village marker star circle airport; do
+  cp "$maki/icons/$icon.svg" data/sprites/maki/
+done
+cp "$maki/LICENSE.txt" data/sprites/maki/LICENSE.txt

@@ -1,6 +1,7 @@
-/** Something made once and kept: its bytes and what the cache counts them as. */
+/** Something made once and kept: its bytes (and any text beside them), what the cache counts. */
 export interface Made {
   body: Uint8Array;
+  index?: string;
 }
 
 /**
@@ -55,14 +56,18 @@ export class ByteCache<T extends Made> {
   }
 
   #keep(key: string, value: T): void {
-    const size = value.body.byteLength;
+    const size = byteSize(value);
     if (size > this.maxBytes) return;
     this.#entries.set(key, value);
     this.#bytes += size;
     for (const [oldest, old] of this.#entries) {
       if (this.#bytes <= this.maxBytes) break;
       this.#entries.delete(oldest);
-      this.#bytes -= old.body.byteLength;
+      this.#bytes -= byteSize(old);
     }
   }
+}
+
+function byteSize(value: Made): number {
+  return value.body.byteLength + (value.index?.length ?? 0);
 }

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import * as fontkit from 'fontkit';
 import type { LoadedFont } from './font-face.ts';
 
-/** The font formats fontkit reads. */
 const FONT_FILE = /\.(ttf|otf|ttc|woff|woff2)$/i;
 /** Larger font files are refused rather than read into memory (the largest CJK fonts are ~20 MiB). */
 export const MAX_FONT_FILE_BYTES = 64 * 1024 * 1024;
@@ -16,11 +15,14 @@ export interface FoundFile {
   identity: string;
 }
 
+/** The names of font files fontkit reads. */
+export const FONT_FILE_NAME = FONT_FILE;
+
 /**
- * Every font file under `dir` (any depth, hidden names skipped), in path order: the order in
- * which files of one face are merged. A missing folder is an empty one.
+ * Every file under `dir` (any depth, hidden names skipped) whose name matches `pattern`, in path
+ * order (for fonts: the order in which files of one face are merged). A missing folder is an empty one.
  */
-export async function findFontFiles(dir: string, pattern: RegExp = FONT_FILE): Promise<FoundFile[]> {
+export async function findFiles(dir: string, pattern: RegExp): Promise<FoundFile[]> {
   const found: FoundFile[] = [];
   async function walk(sub: string): Promise<void> {
     const entries = await readdir(join(dir, sub), { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {

@@ -5,6 +5,7 @@ import { FontStore } from '../fonts/font-store.ts';
 import type { Logger } from '../log.ts';
 import type { Registry } from '../source/registry.ts';
 import type { TileCache } from '../source/tile-cache.ts';
+import { SpriteStore } from '../sprites/sprite-store.ts';
 import { ASSET_ROUTES, Assets } from './assets.ts';
 import { compression } from './compression.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
@@ -15,7 +16,9 @@ import { readOnlyMethods } from './methods.ts';
 import { Metrics } from './metrics.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
 import { sendDiscovery } from './respond.ts';
+import { spritesHandler } from './sprite-routes.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
+import { styleResources } from './style-resources.ts';
 import { stylesHandler } from './style-routes.ts';
 import { fastTileMiddleware } from './tile-fast.ts';
 import { type Recheck, tilesHandler } from './tile-routes.ts';
@@ -50,6 +53,8 @@ export interface App {
   metrics: Metrics;
   /** The fonts of `<data>/fonts/` (glyph ranges are made from them). */
   fonts: FontStore;
+  /** The sprite sheets of `<data>/sprites/`. */
+  sprites: SpriteStore;
 }
 
 /**
@@ -76,6 +81,7 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   // Case-sensitive and strict: each resource has exactly one URL, so caches keep one copy.
   const router = new Router({ sensitive: true, strict: true });
   const fonts = new FontStore(config.dataDir, logger);
+  const sprites = new SpriteStore(config.dataDir, logger);
   router.get(
     '/',
     compressed,
@@ -83,7 +89,11 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   );
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
   router.get('/tiles/*rest', compressJson, tilesHandler(registry, config, recheck));
-  router.get('/styles/*rest', compressed, stylesHandler(registry, config, logger, fonts));
+  router.get(
+    '/styles/*rest',
+    compressed,
+    stylesHandler(registry, config, logger, (base) => styleResources(base, fonts, sprites)),
+  );
   const assets = new Assets();
   router.get('/viewer/*rest', compressed, viewerHandler(registry, config, assets));
   for (const route of ASSET_ROUTES) router.get(route, assets.handler());
@@ -91,6 +101,7 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   router.get('/fonts.json', compressed, fontListHandler(fonts));
   router.get('/fonts/*rest', compressed, glyphs);
   router.get('/font/*rest', compressed, glyphs);
+  router.get('/sprites/*rest', compressed, spritesHandler(sprites));
   router.get('/api/tile-version', compressed, (ctx) => sendDiscovery(ctx, versionDocument(registry)));
   router.get('/api/tile-version/events', events.handler());
   router.get('/health', healthHandler(registry, driver, cluster?.health));
@@ -106,7 +117,7 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   koa.use(readOnlyMethods());
   koa.use(router.routes());
   koa.use(router.allowedMethods());
-  return { koa, events, metrics, fonts };
+  return { koa, events, metrics, fonts, sprites };
 }
 
 /** The errors a streamed answer ends with when its client goes away (Deno says `aborted`). */

@@ -1,6 +1,6 @@
 import type { TileSource } from '../source/tile-source.ts';
 import { formatKind } from '../storage/tile-format.ts';
-import { isAbsoluteUrl, labelLayer, type StyleResources } from './style-labels.ts';
+import { isAbsoluteUrl, labelLayer, rewriteSprite, type StyleResources } from './style-labels.ts';
 import { tileJsonUrl, tileUrlTemplate } from './tilejson.ts';
 
 /** The style URL of a tileset (or of a user style of that name). */
@@ -113,6 +113,7 @@ export function buildStyle(base: string, source: TileSource, resources: StyleRes
     center: [info.center[0], info.center[1]],
     zoom: info.center[2],
     ...(!raster && resources.glyphs !== undefined && { glyphs: resources.glyphs }),
+    ...(!raster && resources.sprite !== undefined && resources.pointIcon !== undefined && { sprite: resources.sprite }),
     sources: { [source.id]: styleSource(base, source) },
     layers,
   };
@@ -130,8 +131,9 @@ export function mbtilesReference(url: unknown): string | undefined {
  * versioned tiles go inline (the style's own settings win over the tileset's, `url` goes); a
  * tileset not serving now keeps a TileJSON URL, and is named in `unresolved`. A `glyphs` value
  * that is not an absolute URL (tileserver-gl's `{fontstack}/{range}.pbf`, say) becomes this
- * server's versioned glyphs URL when `resources` names one. Other sources, layers, absolute
- * glyphs and sprites pass through untouched. Pure: the input is not changed.
+ * server's versioned glyphs URL when `resources` names one; a `sprite` naming sprite folders
+ * becomes their versioned sprite URL (rewriteSprite). Other sources, layers, absolute glyphs
+ * and sprites pass through untouched. Pure: the input is not changed.
  */
 export function rewriteStyle(
   input: Record<string, unknown>,
@@ -140,10 +142,11 @@ export function rewriteStyle(
   resources: StyleResources = {},
 ): { style: Record<string, unknown>; unresolved: string[] } {
   const unresolved: string[] = [];
-  const style =
-    typeof input.glyphs === 'string' && !isAbsoluteUrl(input.glyphs) && resources.glyphs !== undefined
-      ? { ...input, glyphs: resources.glyphs }
-      : input;
+  const style = { ...input };
+  if (typeof input.glyphs === 'string' && !isAbsoluteUrl(input.glyphs) && resources.glyphs !== undefined) {
+    style.glyphs = resources.glyphs;
+  }
+  if (input.sprite !== undefined) style.sprite = rewriteSprite(input.sprite, resources);
   const sources = style.sources;
   if (typeof sources !== 'object' || sources === null || Array.isArray(sources)) return { style, unresolved };
   // Null prototype: a source named `__proto__` is kept as a source, not taken as a prototype.
