@@ -1,11 +1,10 @@
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import type { Config } from '../config.ts';
-import { FontStore } from '../fonts/font-store.ts';
+import { ResourceFolders } from '../fonts/resource-folders.ts';
 import type { Logger } from '../log.ts';
 import type { Registry } from '../source/registry.ts';
 import type { TileCache } from '../source/tile-cache.ts';
-import { SpriteStore } from '../sprites/sprite-store.ts';
 import { ASSET_ROUTES, Assets } from './assets.ts';
 import { compression } from './compression.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
@@ -51,10 +50,8 @@ export interface App {
   /** The open Server-Sent Events streams; closed on shutdown. */
   events: VersionEvents;
   metrics: Metrics;
-  /** The fonts of `<data>/fonts/` (glyph ranges are made from them). */
-  fonts: FontStore;
-  /** The sprite sheets of `<data>/sprites/`. */
-  sprites: SpriteStore;
+  /** The fonts and sprite sheets of `<data>/fonts/` and `<data>/sprites/`; closed on shutdown. */
+  resources: ResourceFolders;
 }
 
 /**
@@ -80,8 +77,16 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   });
   // Case-sensitive and strict: each resource has exactly one URL, so caches keep one copy.
   const router = new Router({ sensitive: true, strict: true });
-  const fonts = new FontStore(config.dataDir, logger);
-  const sprites = new SpriteStore(config.dataDir, logger);
+  const resources = new ResourceFolders(config.dataDir, logger);
+  const { fonts, sprites } = resources;
+  const announce = events.topic(
+    'resources',
+    () => resources.versions(),
+    () => resources.any(),
+  );
+  fonts.onChange(announce);
+  sprites.onChange(announce);
+  if (config.watch || config.pollMs > 0) resources.watch({ events: config.watch, pollMs: config.pollMs });
   router.get(
     '/',
     compressed,
@@ -104,7 +109,10 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   router.get('/sprites/*rest', compressed, spritesHandler(sprites));
   router.get('/api/tile-version', compressed, (ctx) => sendDiscovery(ctx, versionDocument(registry)));
   router.get('/api/tile-version/events', events.handler());
-  router.get('/health', healthHandler(registry, driver, cluster?.health));
+  router.get(
+    '/health',
+    healthHandler(registry, driver, () => ({ ...resources.health(), ...cluster?.health() })),
+  );
   router.get('/ready', readyHandler(registry));
   router.get('/metrics', (ctx) => metrics.handler(ctx, cluster?.metrics));
   // Building a log object per request costs the hot path dearly: only at debug.
@@ -117,7 +125,7 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   koa.use(readOnlyMethods());
   koa.use(router.routes());
   koa.use(router.allowedMethods());
-  return { koa, events, metrics, fonts, sprites };
+  return { koa, events, metrics, resources };
 }
 
 /** The errors a streamed answer ends with when its client goes away (Deno says `aborted`). */
