@@ -69,6 +69,12 @@ async function followResources(map, server, resources, onResources) {
     const next = withVersion(glyphs, resources.fonts);
     if (next !== glyphs) {
       map.setGlyphs(next);
+      // MapLibre lays out tiles already loaded with the glyphs they had: reload the vector
+      // sources so labels take the new ones (their tiles come back from the browser's cache).
+      for (const name of Object.keys(map.getStyle()?.sources ?? {})) {
+        const live = map.getSource(name);
+        if (live?.type === 'vector' && Array.isArray(live.tiles)) live.setTiles(live.tiles);
+      }
       onResources?.({ glyphs: next, previous: glyphs });
     }
   }
@@ -129,7 +135,9 @@ export function followVersions(map, options = {}) {
   let resources;
   const applyResources = () => {
     if (resources !== undefined && map.getStyle?.() !== undefined) {
-      followResources(map, server, resources, options.onResources).catch(() => {});
+      followResources(map, server, resources, options.onResources).catch((error) =>
+        console.warn('tilestamp: could not follow new glyphs or sprite', error),
+      );
     }
   };
   events.addEventListener('resources', (event) => {

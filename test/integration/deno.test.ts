@@ -22,6 +22,7 @@ beforeAll(async () => {
   copyFixture('world_cities.mbtiles', dir);
   gdalRaster(dir, 'raster.mbtiles', 'PNG');
   cpSync(join(REPO, 'data', 'fonts'), join(dir, 'fonts'), { recursive: true });
+  cpSync(join(REPO, 'data', 'sprites'), join(dir, 'sprites'), { recursive: true });
   // `deno task start` as a user runs it, from the repository, on src/ as it is (no build step).
   deno = await spawnServer(DENO, ['task', '--quiet', 'start', '--data', dir, '--port', '0', '--host', '127.0.0.1'], {}, 120_000);
   node = await startTestServer(dir);
@@ -34,8 +35,14 @@ afterAll(async () => {
 });
 
 describe('under Deno', () => {
-  it('answers the same font list and glyph ranges as Node, byte for byte', async () => {
-    for (const path of ['/fonts.json', '/fonts/Noto%20Sans%20Regular/0-255.pbf', '/font/Noto%20Sans%20Regular/1024-1279']) {
+  it('answers the same font list, glyph ranges and sprites as Node, byte for byte', async () => {
+    const sprites = ['maki.json', 'maki.png', 'maki@2x.png', 'maki.sdf.json', 'maki.sdf@2x.png'].map((f) => `/sprites/${f}`);
+    for (const path of [
+      '/fonts.json',
+      '/fonts/Noto%20Sans%20Regular/0-255.pbf',
+      '/font/Noto%20Sans%20Regular/1024-1279',
+      ...sprites,
+    ]) {
       const fromDeno = await rawRequest(`${deno.url}${path}`);
       const fromNode = await rawRequest(`${node.url}${path}`);
       expect(fromDeno.status, path).toBe(200);
