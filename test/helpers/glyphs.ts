@@ -1,14 +1,8 @@
 import { PbfReader } from 'pbf';
+import type { SdfGlyph } from '../../src/fonts/sdf.ts';
 
-export interface DecodedGlyph {
-  id: number;
-  bitmap?: Uint8Array;
-  width: number;
-  height: number;
-  left: number;
-  top: number;
-  advance: number;
-}
+/** A glyph as read back: the fields glyphs.proto defines. */
+export type DecodedGlyph = SdfGlyph;
 
 export interface DecodedStack {
   name: string;

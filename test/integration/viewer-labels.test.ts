@@ -2,7 +2,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, mapSettled, watchPage } from '../helpers/browser.ts';
 import { REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { header, rawRequest } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -12,8 +12,6 @@ import { waitFor } from '../helpers/wait.ts';
 declare const window: unknown;
 
 interface MapHandle {
-  loaded(): boolean;
-  areTilesLoaded(): boolean;
   queryRenderedFeatures(options?: { layers: string[] }): unknown[];
   setLayoutProperty(layer: string, name: string, value: unknown): void;
   once(event: string, fn: () => void): void;
@@ -23,28 +21,6 @@ interface MapHandle {
 let dir: string;
 let server: TestServer;
 let browser: Browser;
-
-/** Every request and response of a page, and every error it reported. */
-function watchPage(page: Page) {
-  const seen = { requests: [] as string[], responses: [] as { url: string; status: number }[], errors: [] as string[] };
-  page.on('request', (r) => seen.requests.push(r.url()));
-  page.on('response', (r) => seen.responses.push({ url: r.url(), status: r.status() }));
-  page.on('pageerror', (e) => seen.errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') seen.errors.push(m.text());
-  });
-  return seen;
-}
-
-const settled = (page: Page) =>
-  page.waitForFunction(
-    () => {
-      const map = (window as { tilestampMap?: MapHandle }).tilestampMap;
-      return map?.loaded() === true && map.areTilesLoaded();
-    },
-    null,
-    { timeout: 30_000 },
-  );
 
 /** Sets a layout property on layers, waits for the map to be idle again, then screenshots. */
 async function drawnWith(page: Page, layers: string[], name: string, value: unknown): Promise<Buffer> {
@@ -81,7 +57,7 @@ describe('the viewer of the sample data in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
     const seen = watchPage(page);
     await page.goto(`${server.url}/viewer/countries#2/48/10`);
-    await settled(page);
+    await mapSettled(page);
     const placed = await page.evaluate(() => {
       const map = (window as { tilestampMap: MapHandle }).tilestampMap;
       return {
@@ -121,7 +97,7 @@ describe('the viewer of the sample data in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
     const seen = watchPage(page);
     await page.goto(`${server.url}/viewer/countries#2/48/10`);
-    await settled(page);
+    await mapSettled(page);
     const spriteBefore = header(await rawRequest(`${server.url}/sprites/maki.json`), 'x-tilestamp-version');
     const fontsBefore = header(await rawRequest(`${server.url}/fonts.json`), 'x-tilestamp-version');
     /** Resolves once the page got a 200 for a URL under `path` whose `v` is not `before`. */
