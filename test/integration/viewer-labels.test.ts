@@ -3,15 +3,19 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, mapSettled, watchPage } from '../helpers/browser.ts';
-import { REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { copyFixture, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { header, rawRequest } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // Functions handed to page.evaluate run in the browser, where `window` holds the viewer's map.
 declare const window: unknown;
+declare const document: unknown;
 
 interface MapHandle {
+  getZoom(): number;
+  getBounds(): { getWest(): number; getEast(): number; getSouth(): number; getNorth(): number };
+  project(lngLat: [number, number]): { x: number; y: number };
   queryRenderedFeatures(options?: { layers: string[] }): unknown[];
   setLayoutProperty(layer: string, name: string, value: unknown): void;
   once(event: string, fn: () => void): void;
@@ -42,6 +46,8 @@ beforeAll(async () => {
   // The sample data as shipped: countries and places, Noto Sans, Maki.
   for (const name of ['countries.mbtiles', 'fonts', 'sprites'])
     cpSync(join(REPO, 'data', name), join(dir, name), { recursive: true });
+  // A points-only tileset whose metadata centre (z6 over the Atlantic coast) shows almost nothing.
+  copyFixture('world_cities.mbtiles', dir);
   server = await startTestServer(dir, { watch: true, settleMs: 200 });
   browser = await launchChromium();
 }, 60_000);
@@ -125,6 +131,47 @@ describe('the viewer of the sample data in Chromium', () => {
       `?v=${header(await rawRequest(`${server.url}/fonts.json`), 'x-tilestamp-version')}`,
     );
     expect(seen.requests.every((url) => url.startsWith(`${server.url}/`) || url.startsWith(`blob:${server.url}/`))).toBe(true);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("opens a points-only tileset on its data, lists its layers, and shows a feature's properties on hover", async () => {
+    const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
+    const seen = watchPage(page);
+    await page.goto(`${server.url}/viewer/world_cities`);
+    await mapSettled(page);
+    const view = await page.evaluate(() => {
+      const map = (window as { tilestampMap: MapHandle }).tilestampMap;
+      const b = map.getBounds();
+      return { zoom: map.getZoom(), west: b.getWest(), east: b.getEast(), south: b.getSouth(), north: b.getNorth() };
+    });
+    // Fitted to the bounds (-123.1, -37.8, 174.8, 59.4), not the metadata centre at z6.
+    expect(view.zoom).toBeLessThan(3);
+    expect(view.west).toBeLessThanOrEqual(-123);
+    expect(view.east).toBeGreaterThanOrEqual(174);
+    expect(view.south).toBeLessThanOrEqual(-37);
+    expect(view.north).toBeGreaterThanOrEqual(59);
+    expect(await page.locator('#layers li').allTextContents()).toEqual(['cities']);
+    // Hover a city: its properties show, as text.
+    const point = await page.evaluate(() => {
+      const map = (window as { tilestampMap: MapHandle }).tilestampMap;
+      const [feature] = map.queryRenderedFeatures({ layers: ['cities-circle'] }) as {
+        geometry: { coordinates: [number, number] };
+      }[];
+      return feature ? map.project(feature.geometry.coordinates) : undefined;
+    });
+    expect(point).toBeDefined();
+    await page.mouse.move(point!.x, point!.y);
+    await page.waitForFunction(() =>
+      (document as { getElementById(id: string): { textContent: string } })
+        .getElementById('inspect')
+        .textContent.includes('[cities]'),
+    );
+    expect(await page.locator('#inspect').textContent()).toMatch(/\[cities\]\nname: \S/);
+    // With a view in the URL, that view wins.
+    await page.goto(`${server.url}/viewer/world_cities#5/40/-75`);
+    await mapSettled(page);
+    expect(await page.evaluate(() => Math.round((window as { tilestampMap: MapHandle }).tilestampMap.getZoom()))).toBe(5);
     expect(seen.errors).toEqual([]);
     await page.close();
   });
