@@ -13,8 +13,6 @@ export class ByteCache<T extends Made> {
   readonly #entries = new Map<string, T>();
   readonly #pending = new Map<string, Promise<T>>();
   #bytes = 0;
-  /** How many times `make` ran: for metrics and tests. */
-  made = 0;
 
   constructor(readonly maxBytes: number) {}
 
@@ -32,7 +30,6 @@ export class ByteCache<T extends Made> {
     }
     let pending = this.#pending.get(key);
     if (pending === undefined) {
-      this.made++;
       pending = make().then(
         (value) => {
           this.#pending.delete(key);

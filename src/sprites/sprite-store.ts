@@ -87,7 +87,9 @@ export class SpriteStore {
       const slash = path.indexOf('/');
       const name = path.slice(0, slash);
       if (slash <= 0 || !SHEET_NAME.test(name)) continue;
-      icons.set(name, [...(icons.get(name) ?? []), { ...icon, id: path.slice(slash + 1, -'.svg'.length) }]);
+      const list = icons.get(name) ?? [];
+      list.push({ ...icon, id: path.slice(slash + 1, -'.svg'.length) });
+      icons.set(name, list);
     }
     const sheets = new Map<string, Sheet>();
     for (const [name, list] of icons) {

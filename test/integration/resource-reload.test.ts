@@ -87,4 +87,21 @@ describe('fonts and sprites reload like tilesets', () => {
     expect(header(index, 'x-tilestamp-version')).toBe(next.sprites.maki);
     expect(Object.keys(json(index))).toContain('dot');
   });
+
+  it('a rescan (SIGHUP) takes changes when nothing watches', async () => {
+    const quiet = await startTestServer(dir, { watch: false, pollMs: 0 });
+    try {
+      const before = header(await rawRequest(`${quiet.url}/sprites/maki.json`), 'x-tilestamp-version');
+      writeFileSync(
+        join(dir, 'sprites', 'maki', 'dot2.svg'),
+        '<svg xmlns="http://www.w3.org/2000/svg" width="6" height="6"><rect width="6" height="6"/></svg>',
+      );
+      await quiet.rescan('SIGHUP', true);
+      const after = await rawRequest(`${quiet.url}/sprites/maki.json`);
+      expect(header(after, 'x-tilestamp-version')).not.toBe(before);
+      expect(Object.keys(json(after))).toContain('dot2');
+    } finally {
+      await quiet.close();
+    }
+  });
 });
