@@ -28,14 +28,27 @@ export async function rangeGlyphs(faces: readonly FontFace[], start: number): Pr
   const glyphs: SdfGlyph[] = [];
   for (let codepoint = start; codepoint < start + RANGE_SIZE; codepoint++) {
     if (codepoint > start && codepoint % CODEPOINTS_PER_TURN === 0) await nextTurn();
-    for (const face of faces) {
-      const found = face.lookup(codepoint);
-      if (found === undefined) continue;
-      glyphs.push(renderSdfGlyph(codepoint, found.glyph, found.unitsPerEm, found.ascender));
-      break;
-    }
+    const glyph = firstGlyph(faces, codepoint);
+    if (glyph !== undefined) glyphs.push(glyph);
   }
   return glyphs;
+}
+
+/**
+ * The glyph of the first face that has `codepoint`. fontkit reads glyph outlines lazily, so a
+ * font damaged past what loading checked fails here: such a glyph is skipped (the next face may
+ * have it), never a failed answer.
+ */
+function firstGlyph(faces: readonly FontFace[], codepoint: number): SdfGlyph | undefined {
+  for (const face of faces) {
+    try {
+      const found = face.lookup(codepoint);
+      if (found !== undefined) return renderSdfGlyph(codepoint, found.glyph, found.unitsPerEm, found.ascender);
+    } catch {
+      // a damaged outline: try the next face
+    }
+  }
+  return undefined;
 }
 
 /** The glyphs.proto bytes of one range for a fontstack (`name` as the request spelled it, joined with `,`). */

@@ -40,7 +40,12 @@ export async function buildSheet(icons: readonly Icon[], pixelRatio: number, sdf
   const boxes = icons.flatMap((icon) => {
     if (seen.has(icon.id)) return [];
     seen.add(icon.id);
-    const pixels = renderSvg(resvg, icon.svg, pixelRatio);
+    let pixels: Pixels;
+    try {
+      pixels = renderSvg(resvg, icon.svg, pixelRatio);
+    } catch {
+      return []; // resvg parsed it when it was read; should it fail to draw it now, leave it out
+    }
     const image = sdf ? sdfPixels(pixels) : pixels;
     return [{ w: image.width + 2 * GAP, h: image.height + 2 * GAP, x: 0, y: 0, icon, image }];
   });

@@ -199,6 +199,27 @@ describe('a composite fontstack', () => {
     expect(stack?.glyphs.find((g) => g.id === 65)?.width).toBe(16);
   });
 
+  it('skips a glyph a damaged font cannot give, taking it from the next font', async () => {
+    const broken = new FontFace('Broken', [
+      {
+        ...latin,
+        font: Object.create(latin.font, {
+          glyphForCodePoint: {
+            value: (cp: number) => {
+              if (cp === 66) throw new Error('damaged glyf');
+              return latin.font.glyphForCodePoint(cp);
+            },
+          },
+        }),
+      },
+    ]);
+    const [alone] = decodeGlyphs(await buildGlyphRange('Broken', [broken], 0));
+    expect(alone?.glyphs.some((g) => g.id === 65)).toBe(true);
+    expect(alone?.glyphs.some((g) => g.id === 66)).toBe(false);
+    const [stack] = decodeGlyphs(await buildGlyphRange('Broken,Half', [broken, half], 0));
+    expect(stack?.glyphs.find((g) => g.id === 66)?.width).toBeLessThan(10); // B from Half
+  });
+
   it('merges the subset files of one family: A from latin, Ж from cyrillic', async () => {
     const [cyr] = decodeGlyphs(await buildGlyphRange('Noto Sans Regular', [noto], 0x400));
     expect(cyr?.glyphs.some((g) => g.id === 0x416 && g.width > 0)).toBe(true);
