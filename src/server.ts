@@ -146,14 +146,3 @@ export async function startServer(
 export function deadline(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
-
-/**
- * The last word on shutdown: whatever still runs (a digest in progress, say) when the deadline
- * has passed by 2 s ends with the process (`exit`). Unreferenced: it never keeps the process alive.
- */
-export function shutdownBackstop(config: Pick<Config, 'shutdownTimeoutMs'>, logger: Logger, exit: () => void): void {
-  setTimeout(() => {
-    logger.warn({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed: exiting now');
-    exit();
-  }, config.shutdownTimeoutMs + 2_000).unref();
-}

@@ -41,8 +41,10 @@ export interface AppDeps {
 export interface ClusterView {
   /** Fields /health adds: this worker and the list of all of them. */
   health(): Record<string, unknown>;
-  /** The Prometheus text of every process together (prom-client's AggregatorRegistry). */
+  /** The Prometheus text of every process together (src/cluster/metrics-total.ts). */
   metrics(): Promise<string>;
+  /** Why this worker is not ready although the primary is (it cannot serve what the others serve). */
+  notReady(): string | undefined;
 }
 
 export interface App {
@@ -113,7 +115,7 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
     '/health',
     healthHandler(registry, driver, () => ({ ...resources.health(), ...cluster?.health() })),
   );
-  router.get('/ready', readyHandler(registry));
+  router.get('/ready', readyHandler(registry, cluster?.notReady));
   router.get('/metrics', (ctx) => metrics.handler(ctx, cluster?.metrics));
   // Building a log object per request costs the hot path dearly: only at debug.
   if (config.logLevel === 'debug') koa.use(requestLogMiddleware(logger));

@@ -43,6 +43,8 @@ function describeEntry(registry: Registry, entry: TilesetEntry): Record<string, 
         format: entry.source.format,
         loadedAt: entry.loadedAt.toISOString(),
         ...(entry.warnings.length > 0 && { warnings: entry.warnings }),
+        // Stored tiles no URL can ask for: in the version, never served (counted by the content digest).
+        ...(entry.outsideGrid !== undefined && { outside_grid: entry.outsideGrid }),
         ...(entry.rejected && { rejected: { reason: entry.rejected.reason, since: entry.rejected.since.toISOString() } }),
         ...(entry.retry && { retrying: { reason: entry.retry.reason } }),
         ...(problem && {
@@ -62,13 +64,13 @@ function describeEntry(registry: Registry, entry: TilesetEntry): Record<string, 
 
 /**
  * GET /ready: 200 once the first scan has versioned every file; 503 with Retry-After before,
- * saying why when the data folder cannot be read.
+ * saying why when the data folder cannot be read, and whenever `notReady` gives a reason (a
+ * worker of `--workers N` that cannot serve what the others serve).
  */
-export function readyHandler(registry: Registry) {
+export function readyHandler(registry: Registry, notReady?: () => string | undefined) {
   return function serveReady(ctx: Context): void {
-    if (!registry.ready) {
-      throw new HttpError(503, registry.folderProblem?.reason ?? 'loading tilesets', LOADING_RETRY_AFTER);
-    }
+    const reason = registry.ready ? notReady?.() : (registry.folderProblem?.reason ?? 'loading tilesets');
+    if (reason !== undefined) throw new HttpError(503, reason, LOADING_RETRY_AFTER);
     ctx.body = { ready: true };
   };
 }

@@ -61,7 +61,7 @@ export class DigestPool {
   }
 
   /** The content digest (README, "Versions") of the MBTiles file at `path`, on inode `ino`. */
-  digestContent(path: string, ino: number, onBytes?: OnBytes): Promise<{ digest: string; tiles: number; bytes: number }> {
+  digestContent(path: string, ino: number, onBytes?: OnBytes): Promise<ReturnType<typeof combineRanges>> {
     return new Promise((resolve, reject) => {
       const results: RangeDigest[] = [];
       let pending = 0;

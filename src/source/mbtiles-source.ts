@@ -25,12 +25,6 @@ import { fileKeyOf, type StateKey, sameKey, type VersionState } from './version-
 /** Names the `--version-from file` formula in the state file. */
 const FILE_FORMULA = 'sha256-file-1';
 
-/**
- * How to version a file: a `--version-from` source, or `known` for a caller already told the
- * version (a cluster worker, by the primary that digested the file): nothing is digested then.
- */
-export type Versioning = VersionOptions | { from: 'known'; version: string };
-
 /** What loading may use besides the file: where to digest, what to remember, whom to tell. */
 export interface LoadOptions {
   /** Worker threads to digest on (default: the process's shared pool). */
@@ -155,19 +149,10 @@ export async function loadMbtilesSource(
   driver: SqliteDriver,
   id: string,
   path: string,
-  versioning: Versioning = DEFAULT_VERSIONING,
+  versioning: VersionOptions = DEFAULT_VERSIONING,
   options: LoadOptions = {},
 ): Promise<MbtilesSource> {
-  const guard = openGuard(path);
-  let file: MbtilesFile;
-  try {
-    file = MbtilesFile.open(driver, path);
-    // Were the file renamed over between the two opens, SQLite would read another inode.
-    if (statSync(path).ino !== guard.state.ino) throw new FileChangedError('replaced while being opened');
-  } catch (error) {
-    releaseGuard(guard.fd);
-    throw error;
-  }
+  const { guard, file } = openGuarded(driver, path);
   try {
     const warnings = [...file.metadata.warnings];
     checkIndex(file, warnings);
@@ -183,6 +168,7 @@ export async function loadMbtilesSource(
       warnings.push(`metadata lists no vector_layers; found ${info.vectorLayers.length} by decoding tiles`);
     }
     const { digest, key } = await deriveVersion(file, guard, versioning, id, options);
+    if (digest.outsideGrid) warnings.push(outsideGridWarning(digest.outsideGrid, digest.tiles));
     const source = new MbtilesSource(id, format, info, digest, warnings, file, guard);
     if (!source.intact()) throw new FileChangedError('changed while being versioned');
     // Remembered only when the file's key still holds after the digest: what was digested is what the key names.
@@ -192,6 +178,43 @@ export async function loadMbtilesSource(
     return source;
   } catch (error) {
     file.close();
+    releaseGuard(guard.fd);
+    throw error;
+  }
+}
+
+/** What the primary of `--workers N` found out about a file: a worker takes it as it is. */
+export interface Validated {
+  version: string;
+  format: TileFormat;
+  info: TileSourceInfo;
+  warnings: readonly string[];
+}
+
+/**
+ * Opens a file another process (the primary of `--workers N`) has validated and versioned, with
+ * what it found: nothing is validated, decoded or digested again. The caller checks that the
+ * file it got (`fileState`) is the one that was validated. Throws as loadMbtilesSource does when
+ * the file cannot be opened.
+ */
+export function openValidated(driver: SqliteDriver, id: string, path: string, validated: Validated): MbtilesSource {
+  const { guard, file } = openGuarded(driver, path);
+  const digest = { version: validated.version, tiles: undefined, bytes: 0 };
+  return new MbtilesSource(id, validated.format, validated.info, digest, validated.warnings, file, guard);
+}
+
+/** The guard descriptor and SQLite's handle, both on the same inode. */
+function openGuarded(driver: SqliteDriver, path: string): { guard: Guard; file: MbtilesFile } {
+  const guard = openGuard(path);
+  try {
+    const file = MbtilesFile.open(driver, path);
+    // Were the file renamed over between the two opens, SQLite would read another inode.
+    if (statSync(path).ino !== guard.state.ino) {
+      file.close();
+      throw new FileChangedError('replaced while being opened');
+    }
+    return { guard, file };
+  } catch (error) {
     releaseGuard(guard.fd);
     throw error;
   }
@@ -297,13 +320,12 @@ function sampleTiles(file: MbtilesFile, minzoom: number, maxzoom: number): TileR
 async function deriveVersion(
   file: MbtilesFile,
   guard: Guard,
-  versioning: Versioning,
+  versioning: VersionOptions,
   id: string,
   options: LoadOptions,
 ): Promise<{ digest: DigestResult; key?: StateKey }> {
   const { from } = versioning;
   try {
-    if (from === 'known') return { digest: { version: knownVersion(versioning.version), tiles: undefined, bytes: 0 } };
     if (from === 'metadata') {
       return { digest: { version: metadataVersion(file.metadata.values, versioning.key), tiles: undefined, bytes: 0 } };
     }
@@ -323,7 +345,9 @@ async function deriveVersion(
         from === 'content'
           ? await pool.digestContent(file.path, ino, onBytes)
           : { ...(await pool.digestFile(file.path, ino, onBytes)), tiles: undefined };
-      return { digest: { version: result.digest.slice(0, VERSION_HEX_DIGITS), tiles: result.tiles, bytes: result.bytes }, key };
+      const { tiles, bytes } = result;
+      const outsideGrid = 'outsideGrid' in result ? { outsideGrid: result.outsideGrid } : {};
+      return { digest: { version: result.digest.slice(0, VERSION_HEX_DIGITS), tiles, bytes, ...outsideGrid }, key };
     } finally {
       clearInterval(timer);
     }
@@ -334,15 +358,18 @@ async function deriveVersion(
   }
 }
 
-function knownVersion(version: string): string {
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(version)) throw new Error(`known version ${JSON.stringify(version)} is not URL-safe`);
-  return version;
-}
-
 function readOrFail<T>(read: () => T): T {
   try {
     return read();
   } catch (error) {
     throw error instanceof MbtilesError ? error : new MbtilesError(`tiles cannot be read: ${messageOf(error)}`, { cause: error });
   }
+}
+
+/** The warning logged (and shown in /health) for a tileset with tiles no URL can ask for. */
+function outsideGridWarning(outside: number, tiles: number | undefined): string {
+  return (
+    `${outside}${tiles === undefined ? '' : ` of ${tiles}`} tiles lie outside the z/x/y grid, where no URL can ask ` +
+    'for them: they are never served, yet they count in the version (a change to them is a new version)'
+  );
 }

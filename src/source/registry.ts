@@ -31,6 +31,8 @@ export type TilesetEntry = Decided &
         source: TileSource;
         loadedAt: Date;
         warnings: readonly string[];
+        /** Tiles of the version that lie off the z/x/y grid, when the digest counted them. */
+        outsideGrid?: number;
         /** A newer file that failed validation: the source above keeps serving. */
         rejected?: { reason: string; since: Date };
         /** The file the source was loaded from. */

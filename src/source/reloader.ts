@@ -77,6 +77,11 @@ export class Reloader {
     if (this.#stopped) return;
     this.deps.registry.markReady();
     this.deps.logger.info({ tilesets: this.deps.registry.list().length, driver: this.deps.driver.name }, 'ready');
+    if (this.deps.registry.list().length === 0) {
+      // Ready with nothing to serve: most likely a mistyped --data, or files not yet copied in.
+      const { dataDir } = this.deps;
+      this.deps.logger.warn({ dataDir, skipped: this.deps.registry.skipped.length }, 'no tilesets in the data folder');
+    }
   }
 
   /**
@@ -303,6 +308,7 @@ export class Reloader {
       source,
       loadedAt: new Date(),
       warnings: source.warnings,
+      ...(source.digest.outsideGrid !== undefined && { outsideGrid: source.digest.outsideGrid }),
       served: state,
       file: state,
     });

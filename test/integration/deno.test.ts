@@ -1,4 +1,4 @@
-import { cpSync, existsSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
@@ -35,6 +35,18 @@ afterAll(async () => {
 });
 
 describe('under Deno', () => {
+  it('starts from the documented task without a warning, and remembers versions in its state dir', async () => {
+    await waitFor(() => deno.stdout.some((line) => JSON.parse(line).msg === 'ready'), 'ready');
+    // Only the Deno server has a state dir here (the Node one in this file has none).
+    const stateFile = join(process.env.XDG_CACHE_HOME as string, 'tilestamp', 'versions.json');
+    const ino = String(statSync(join(dir, 'countries.mbtiles')).ino);
+    const remembered = () =>
+      existsSync(stateFile) &&
+      (JSON.parse(readFileSync(stateFile, 'utf8')) as { entries: { ino: string }[] }).entries.some((e) => e.ino === ino);
+    await waitFor(remembered, 'the Deno server to write its state file');
+    expect(deno.stdout.filter((line) => (JSON.parse(line) as { level: number }).level >= 40)).toEqual([]);
+  });
+
   it('answers the same font list, glyph ranges and sprites as Node, byte for byte', async () => {
     const sprites = ['maki.json', 'maki.png', 'maki@2x.png', 'maki.sdf.json', 'maki.sdf@2x.png'].map((f) => `/sprites/${f}`);
     for (const path of [
