@@ -35,6 +35,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Bytes of decompressed tiles held at once for clients that refuse gzip (default 256 MiB). */
   decodeMemory?: number;
+  /** Bytes of generated glyph ranges kept (default 32 MiB). */
+  glyphCacheBytes?: number;
   /** Open event streams at most; more get 503 (default 10,000). */
   maxEventStreams?: number;
   /** Where computed versions are remembered across restarts; undefined: nowhere. */
@@ -172,6 +174,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'hot-tile cache per process, least recently used out (0: off)',
     fallback: '64',
     check: wholeNumber(0, 1_048_576, 'MiB'),
+  },
+  {
+    flag: 'glyph-cache',
+    env: 'TILESTAMP_GLYPH_CACHE',
+    value: 'MiB',
+    help: 'generated glyph ranges kept per process, least recently used out (0: off)',
+    fallback: '32',
+    check: wholeNumber(0, 65_536, 'MiB'),
   },
   {
     flag: 'workers',
@@ -405,6 +415,7 @@ function buildConfig(pick: (flag: string) => string | undefined, versioning: Ver
     pollMs: noWatch ? 0 : Math.round(number('poll-interval') * 1000),
     settleMs: number('settle-ms'),
     cacheBytes: number('cache-size') * 1024 * 1024,
+    glyphCacheBytes: number('glyph-cache') * 1024 * 1024,
     workers: pick('workers') === 'auto' ? Math.max(1, cores) : number('workers'),
     shutdownTimeoutMs: Math.round(number('shutdown-timeout') * 1000),
     maxEventStreams: number('max-event-streams'),

@@ -55,7 +55,7 @@ export async function startHttp(options: HttpOptions): Promise<RunningHttp> {
     close() {
       const closed = shutdown.close(config.shutdownTimeoutMs);
       app.events.closeAll();
-      return closed;
+      return Promise.all([closed, app.resources.close()]).then(() => undefined);
     },
   };
 }

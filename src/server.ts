@@ -129,7 +129,9 @@ export async function startServer(
     registry,
     events: http.app.events,
     loaded,
-    rescan: (reason, full = false) => loaded.then(() => reloader.rescan(reason, { full })),
+    // Fonts and sprite sheets too: with --no-watch, SIGHUP is how they reload.
+    rescan: (reason, full = false) =>
+      loaded.then(() => Promise.all([reloader.rescan(reason, { full }), http.app.resources.rescan()])).then(() => undefined),
     async close() {
       const closed = http.close();
       // A digest in progress cannot be interrupted; it does not hold the shutdown past the deadline.

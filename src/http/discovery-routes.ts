@@ -30,8 +30,8 @@ export function catalogHandler(registry: Registry, config: Config) {
   };
 }
 
-/** GET /: a plain HTML page listing each tileset, for people. */
-export function indexHandler(registry: Registry, config: Config) {
+/** GET /: a plain HTML page listing each tileset (and the fonts, when `fonts` is given), for people. */
+export function indexHandler(registry: Registry, config: Config, fonts?: () => readonly string[]) {
   return function serveIndex(ctx: Context): void {
     const base = requestBase(ctx, config);
     const rows = servingSources(registry).map(
@@ -47,11 +47,17 @@ export function indexHandler(registry: Registry, config: Config) {
 </head><body><h1>tilestamp</h1>
 <table><thead><tr><th>TileJSON</th><th>name</th><th>format</th><th>zooms</th><th>version</th><th></th></tr></thead>
 <tbody>${rows.join('\n') || '<tr><td colspan="6">no tilesets</td></tr>'}</tbody></table>
-${problems}<p><a href="${escapeHtml(base)}/catalog.json">catalog.json</a> · <a href="${escapeHtml(base)}/api/tile-version">api/tile-version</a> · <a href="${escapeHtml(base)}/health">health</a></p>
+${problems}${fontList(base, fonts?.() ?? [])}<p><a href="${escapeHtml(base)}/catalog.json">catalog.json</a> · <a href="${escapeHtml(base)}/api/tile-version">api/tile-version</a> · <a href="${escapeHtml(base)}/health">health</a></p>
 </body></html>
 `;
     sendDiscovery(ctx, html, 'text/html; charset=utf-8');
   };
+}
+
+function fontList(base: string, names: readonly string[]): string {
+  if (names.length === 0) return '';
+  const items = names.map((name) => `<li>${escapeHtml(name)}</li>`).join('');
+  return `<h2>Fonts</h2><ul>${items}</ul><p><a href="${escapeHtml(base)}/fonts.json">fonts.json</a></p>\n`;
 }
 
 /**

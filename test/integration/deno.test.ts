@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir, writeBytes } from '../helpers/fixtures.ts';
@@ -23,6 +23,8 @@ beforeAll(async () => {
   copyFixture('countries.mbtiles', dir);
   copyFixture('world_cities.mbtiles', dir);
   gdalRaster(dir, 'raster.mbtiles', 'PNG');
+  cpSync(join(REPO, 'data', 'fonts'), join(dir, 'fonts'), { recursive: true });
+  cpSync(join(REPO, 'data', 'sprites'), join(dir, 'sprites'), { recursive: true });
   // `deno task start` as a user runs it, from the repository, on src/ as it is (no build step).
   deno = await spawnServer(DENO, ['task', '--quiet', 'start', '--data', dir, '--port', '0', '--host', '127.0.0.1'], {}, 120_000);
   node = await startTestServer(dir);
@@ -45,6 +47,22 @@ describe('under Deno', () => {
       (JSON.parse(readFileSync(stateFile, 'utf8')) as { entries: { ino: string }[] }).entries.some((e) => e.ino === ino);
     await waitFor(remembered, 'the Deno server to write its state file');
     expect(deno.stdout.filter((line) => (JSON.parse(line) as { level: number }).level >= 40)).toEqual([]);
+  });
+
+  it('answers the same font list, glyph ranges and sprites as Node, byte for byte', async () => {
+    const sprites = ['maki.json', 'maki.png', 'maki@2x.png', 'maki.sdf.json', 'maki.sdf@2x.png'].map((f) => `/sprites/${f}`);
+    for (const path of [
+      '/fonts.json',
+      '/fonts/Noto%20Sans%20Regular/0-255.pbf',
+      '/font/Noto%20Sans%20Regular/1024-1279',
+      ...sprites,
+    ]) {
+      const fromDeno = await rawRequest(`${deno.url}${path}`);
+      const fromNode = await rawRequest(`${node.url}${path}`);
+      expect(fromDeno.status, path).toBe(200);
+      expect(fromDeno.body.equals(fromNode.body), path).toBe(true);
+      expect(header(fromDeno, 'x-tilestamp-version')).toBe(header(fromNode, 'x-tilestamp-version'));
+    }
   });
 
   it('reads the files with the node:sqlite driver', async () => {

@@ -16,6 +16,7 @@ const DEFAULTS: Config = {
   pollMs: 2000,
   settleMs: 500,
   cacheBytes: 64 * 1024 * 1024,
+  glyphCacheBytes: 32 * 1024 * 1024,
   workers: 1,
   shutdownTimeoutMs: 8000,
   maxEventStreams: 10_000,
@@ -84,6 +85,7 @@ describe('parseCommandLine: serve', () => {
     ['--shutdown-timeout', ['--shutdown-timeout', '2.5'], { shutdownTimeoutMs: 2500 }],
     ['--max-event-streams', ['--max-event-streams', '50'], { maxEventStreams: 50 }],
     ['--decode-memory in MiB', ['--decode-memory', '64'], { decodeMemory: 64 * 1024 * 1024 }],
+    ['--glyph-cache in MiB', ['--glyph-cache', '4'], { glyphCacheBytes: 4 * 1024 * 1024 }],
   ])('%s', (_name, argv, expected) => {
     expect(serveConfig(argv)).toEqual({ ...DEFAULTS, ...expected });
   });
@@ -203,6 +205,7 @@ describe('parseCommandLine: errors', () => {
     ['max event streams 0', ['--max-event-streams', '0'], {}, /--max-event-streams.*0/],
     ['max event streams text', [], { TILESTAMP_MAX_EVENT_STREAMS: 'lots' }, /--max-event-streams.*lots/],
     ['decode memory 0', ['--decode-memory', '0'], {}, /--decode-memory.*0/],
+    ['glyph cache with a unit', ['--glyph-cache', '32M'], {}, /--glyph-cache.*32M/],
     ['decode memory with a unit', ['--decode-memory', '256M'], {}, /--decode-memory.*256M/],
   ])('%s', (_name, argv, env, message) => {
     expect(parseError(argv, env)).toMatch(message);
@@ -221,6 +224,7 @@ describe('parseCommandLine: number ranges, from the OPTIONS table', () => {
       'settle-ms',
       'sse-heartbeat',
       'cache-size',
+      'glyph-cache',
       'workers',
       'shutdown-timeout',
       'max-event-streams',
