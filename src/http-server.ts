@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import process from 'node:process';
 import type { Config } from './config.ts';
 import { type App, type AppDeps, createApp } from './http/app.ts';
 import { installClientErrorHandler } from './http/client-errors.ts';
@@ -13,6 +14,8 @@ import { TileCache } from './source/tile-cache.ts';
 export interface HttpOptions extends Omit<AppDeps, 'registry' | 'answers' | 'cache'> {
   config: Config;
   logger: Logger;
+  /** Log "listening" (default); a worker of `--workers N` leaves that to its primary, which says it once. */
+  announce?: boolean;
 }
 
 /** A listening HTTP server over a registry of its own, whose sources serve through the hot-tile cache. */
@@ -43,7 +46,8 @@ export async function startHttp(options: HttpOptions): Promise<RunningHttp> {
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;
   const url = `http://${displayHost(config.host)}:${port}`;
-  logger.info({ url, dataDir: config.dataDir }, 'listening');
+  if (options.announce ?? true) logger.info({ url, dataDir: config.dataDir }, 'listening');
+  else logger.debug({ url, pid: process.pid }, 'worker listening');
   return {
     url,
     port,
@@ -53,7 +57,7 @@ export async function startHttp(options: HttpOptions): Promise<RunningHttp> {
     close() {
       const closed = shutdown.close(config.shutdownTimeoutMs);
       app.events.closeAll();
-      return closed;
+      return Promise.all([closed, app.resources.close()]).then(() => undefined);
     },
   };
 }
@@ -68,7 +72,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-function displayHost(host: string): string {
+/** The host part of a URL to reach a server bound to `host` (loopback when bound to all interfaces). */
+export function displayHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;

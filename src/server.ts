@@ -129,7 +129,9 @@ export async function startServer(
     registry,
     events: http.app.events,
     loaded,
-    rescan: (reason, full = false) => loaded.then(() => reloader.rescan(reason, { full })),
+    // Fonts and sprite sheets too: with --no-watch, SIGHUP is how they reload.
+    rescan: (reason, full = false) =>
+      loaded.then(() => Promise.all([reloader.rescan(reason, { full }), http.app.resources.rescan()])).then(() => undefined),
     async close() {
       const closed = http.close();
       // A digest in progress cannot be interrupted; it does not hold the shutdown past the deadline.
@@ -143,15 +145,4 @@ export async function startServer(
 /** Resolves after `ms`, without keeping the process alive. */
 export function deadline(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/**
- * The last word on shutdown: whatever still runs (a digest in progress, say) when the deadline
- * has passed by 2 s ends with the process (`exit`). Unreferenced: it never keeps the process alive.
- */
-export function shutdownBackstop(config: Pick<Config, 'shutdownTimeoutMs'>, logger: Logger, exit: () => void): void {
-  setTimeout(() => {
-    logger.warn({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed: exiting now');
-    exit();
-  }, config.shutdownTimeoutMs + 2_000).unref();
 }

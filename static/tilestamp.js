@@ -42,10 +42,62 @@ function listen(server, onVersions) {
   return events;
 }
 
+/** `url` with its `v` set to `version` (tilestamp publishes glyph and sprite URLs ending in `?v=…`). */
+function withVersion(url, version) {
+  return `${url.replace(/\?v=[^&#]*$/, '')}?v=${version}`;
+}
+
 /**
- * Keeps every source of `map` that draws a tileset of `server` on its current version.
+ * The current `v` of a sprite URL of ours: the event's version for one sheet, else the server's
+ * answer for the merged sheets (X-Tilestamp-Version of their index).
+ */
+async function spriteVersion(url, sheets) {
+  const path = url.replace(/\?v=[^&#]*$/, '');
+  const names = path.slice(path.lastIndexOf('/') + 1).split(',');
+  if (names.length === 1) return Object.hasOwn(sheets, names[0]) ? sheets[names[0]] : undefined;
+  const res = await fetch(`${path}.json`, { method: 'HEAD', cache: 'no-cache' });
+  return res.ok ? (res.headers.get('X-Tilestamp-Version') ?? undefined) : undefined;
+}
+
+/**
+ * Points the map's glyphs and sprites that come from `server` at the versions of a `resources`
+ * event (`{fonts, sprites: {sheet: version}}`): `setGlyphs`, `setSprite`.
+ */
+async function followResources(map, server, resources, onResources) {
+  const glyphs = map.getGlyphs?.();
+  if (typeof glyphs === 'string' && glyphs.startsWith(`${server}/fonts/`)) {
+    const next = withVersion(glyphs, resources.fonts);
+    if (next !== glyphs) {
+      map.setGlyphs(next);
+      // MapLibre lays out tiles already loaded with the glyphs they had: reload the vector
+      // sources so labels take the new ones (their tiles come back from the browser's cache).
+      for (const name of Object.keys(map.getStyle()?.sources ?? {})) {
+        const live = map.getSource(name);
+        if (live?.type === 'vector' && Array.isArray(live.tiles)) live.setTiles(live.tiles);
+      }
+      onResources?.({ glyphs: next, previous: glyphs });
+    }
+  }
+  const sprites = map.getSprite?.() ?? [];
+  const next = await Promise.all(
+    sprites.map(async (sprite) => {
+      if (!sprite.url.startsWith(`${server}/sprites/`)) return sprite;
+      const version = await spriteVersion(sprite.url, resources.sprites);
+      return version === undefined ? sprite : { ...sprite, url: withVersion(sprite.url, version) };
+    }),
+  );
+  if (next.some((sprite, i) => sprite.url !== sprites[i].url)) {
+    map.setSprite(next);
+    onResources?.({ sprite: next, previous: sprites });
+  }
+}
+
+/**
+ * Keeps every source of `map` that draws a tileset of `server` on its current version, and its
+ * glyphs and sprite from `server` on their current versions.
  * @param {any} map a maplibregl.Map
- * @param {{ server?: string, onChange?: (change: { source: string, id: string, version: string, previous: string }) => void }} [options]
+ * @param {{ server?: string, onChange?: (change: { source: string, id: string, version: string, previous: string }) => void,
+ *   onResources?: (change: { glyphs?: string, sprite?: { id: string, url: string }[], previous: unknown }) => void }} [options]
  *   `server` defaults to the server this module was loaded from.
  * @returns {() => void} stops following
  */
@@ -79,13 +131,28 @@ export function followVersions(map, options = {}) {
     latest = tilesets;
     apply();
   });
+  /** The latest `resources` event, applied once the style has loaded. */
+  let resources;
+  const applyResources = () => {
+    if (resources !== undefined && map.getStyle?.() !== undefined) {
+      followResources(map, server, resources, options.onResources).catch((error) =>
+        console.warn('tilestamp: could not follow new glyphs or sprite', error),
+      );
+    }
+  };
+  events.addEventListener('resources', (event) => {
+    resources = JSON.parse(event.data);
+    applyResources();
+  });
   // A style or a TileJSON that finishes loading after an event still gets the latest versions.
   /** @param {{ sourceDataType?: string }} event */
   const onSourceData = (event) => event.sourceDataType === 'metadata' && apply();
   map.on('styledata', apply);
   map.on('sourcedata', onSourceData);
+  map.once('load', applyResources);
   return () => {
     events.close();
+    map.off('load', applyResources);
     map.off('styledata', apply);
     map.off('sourcedata', onSourceData);
   };

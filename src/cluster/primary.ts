@@ -1,22 +1,21 @@
 import cluster, { type Worker } from 'node:cluster';
 import { type AddressInfo, createServer } from 'node:net';
 import process from 'node:process';
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-
-type MetricJson = MetricObjectWithValues<MetricValue<string>>;
-
 import { backoff } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { Metrics } from '../http/metrics.ts';
+import { displayHost } from '../http-server.ts';
 import type { Logger } from '../log.ts';
 import { checkDataDir, deadline, type Reloading, startReloading } from '../server.ts';
 import { MbtilesSource } from '../source/mbtiles-source.ts';
 import { Registry } from '../source/registry.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
+import { ClusterMetrics, type MetricJson } from './metrics-total.ts';
 import {
-  type FileKey,
   isTilestampMessage,
   type PrimaryMessage,
+  type ServedFile,
+  type SyncMessage,
   snapshotOf,
   type WorkerInfo,
   type WorkerMessage,
@@ -33,8 +32,6 @@ const HEALTHY_LIFETIME_MS = 30_000;
  * shared port at start-up.
  */
 const FAILED_STARTS = 3;
-/** How long the primary waits for each worker's metrics. */
-const METRICS_TIMEOUT_MS = 3_000;
 
 interface Slot {
   number: number;
@@ -47,10 +44,8 @@ interface Slot {
 }
 
 export interface Primary {
-  /** Resolves with the exit code once every worker has stopped after SIGTERM/SIGINT. */
-  done: Promise<number>;
-  /** Stops every worker (as SIGTERM does). */
-  stop(signal: string): void;
+  /** Stops every worker (they finish their requests in flight), then the watcher; resolves with the exit code. */
+  stop(signal: string): Promise<number>;
   /** Re-checks every file (as SIGHUP does); workers follow what changed. */
   rescan(reason: string): void;
 }
@@ -60,9 +55,21 @@ export interface Primary {
  * watches the data folder, validates and digests each file once, and tells every worker what
  * to serve after each change (protocol.ts). It restarts a crashed worker with backoff, answers
  * the workers' requests (re-check a file written in place, rescan on SIGHUP, gather metrics),
- * and on SIGTERM stops the workers, which finish their requests in flight.
+ * and on stop tells the workers to stop, which finish their requests in flight.
+ *
+ * Connections are spread by the operating system (`SCHED_NONE`: every worker accepts on the
+ * shared socket), not handed over by the primary (Node's round-robin default): a connection
+ * handed to a worker that is killed at that moment is never answered, and the primary keeps its
+ * descriptor forever. With the kernel's queue, a worker's death closes only the connections it
+ * had accepted; the rest wait in the queue for the others.
  */
-export async function runPrimary(config: Config, logger: Logger, driver: SqliteDriver): Promise<Primary> {
+export async function runPrimary(
+  config: Config,
+  logger: Logger,
+  driver: SqliteDriver,
+  /** Called when the server cannot go on (its workers cannot get the port): stop it. */
+  fail: (reason: string) => void,
+): Promise<Primary> {
   await checkDataDir(config.dataDir);
   const registry = new Registry(); // no cache: the primary serves no tile
   const metrics = new Metrics(registry, () => 0);
@@ -70,6 +77,8 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
   let stopping = false;
   let failed = false;
   let reloading: Reloading | undefined;
+  let seq = 0;
+  let announced = false;
 
   const workersInfo = (): WorkerInfo[] =>
     slots.map((slot) => ({
@@ -78,21 +87,19 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
       startedAt: new Date(slot.startedAt).toISOString(),
       restarts: slot.restarts,
     }));
-  const fileOf = (id: string): FileKey | undefined => {
-    const entry = registry.get(id);
-    if (entry?.state !== 'ok' || !(entry.source instanceof MbtilesSource)) return undefined;
-    const { ino, size, mtimeMs, ctimeMs } = entry.source.fileState;
-    return { ino, size, mtimeMs, ctimeMs };
+  const servedOf = (entry: { source: unknown; warnings: readonly string[] }): ServedFile | undefined => {
+    if (!(entry.source instanceof MbtilesSource)) return undefined;
+    const { source } = entry;
+    const { ino, size, mtimeMs, ctimeMs } = source.fileState;
+    return { version: source.version, format: source.format, info: source.info, file: { ino, size, mtimeMs, ctimeMs } };
   };
-  const syncMessage = (): PrimaryMessage => ({
+  const syncMessage = (): SyncMessage => ({
     type: 'tilestamp:sync',
+    seq: ++seq,
     ready: registry.ready,
-    tilesets: registry.list().map((entry) => snapshotOf(entry, fileOf)),
+    tilesets: registry.list().map((entry) => snapshotOf(entry, servedOf)),
     workers: workersInfo(),
-    folder: registry.folderProblem && {
-      reason: registry.folderProblem.reason,
-      since: registry.folderProblem.since.toISOString(),
-    },
+    folder: registry.folderProblem,
     skipped: registry.skipped,
   });
   const sendTo = (worker: Worker | undefined, message: PrimaryMessage) => {
@@ -110,7 +117,7 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
   };
   registry.onUpdate(broadcast);
 
-  const gatherMetrics = gatherer(slots, logger);
+  const clusterMetrics = new ClusterMetrics(() => slots.flatMap((slot) => (slot.worker ? [slot.worker] : [])), logger);
   const rescan = (reason: string) => {
     logger.info({ reason }, 'rescanning every file');
     void reloading?.loaded.then(() => reloading?.reloader.rescan(reason, { full: true }));
@@ -127,31 +134,37 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
       case 'tilestamp:rescan':
         return rescan(m.reason);
       case 'tilestamp:metrics-request':
-        return void gatherMetrics(metrics.prom)
-          .then(aggregateText)
-          .then(
-            (text) => sendTo(worker, { type: 'tilestamp:metrics', request: m.request, text }),
-            (error: Error) => logger.warn({ reason: error.message }, 'metrics could not be gathered'),
-          );
-      case 'tilestamp:metrics-json':
-        return gatherMetrics.answer(m.request, worker, m.metrics as MetricJson[]);
+        return void clusterMetrics.gather(metrics.prom).then(
+          (text) => sendTo(worker, { type: 'tilestamp:metrics-text', request: m.request, text }),
+          (error: Error) => logger.warn({ reason: error.message }, 'metrics could not be gathered'),
+        );
+      case 'tilestamp:own-metrics':
+        return clusterMetrics.answer(m.request, worker, m.metrics as MetricJson[]);
     }
   };
 
   // Every worker must listen on the same port: with --port 0, one is picked here. (Node's cluster
   // would share port 0 by itself; Deno's gives each worker a port of its own.)
   const port = config.port === 0 ? await freePort(config.host) : config.port;
+  cluster.schedulingPolicy = cluster.SCHED_NONE; // before setupPrimary, which freezes it
+  cluster.setupPrimary({ serialization: 'advanced' });
   const fork = (slot: Slot) => {
     const worker = cluster.fork({ TILESTAMP_WORKER_SLOT: String(slot.number), TILESTAMP_WORKER_PORT: String(port) });
     slot.worker = worker;
     slot.startedAt = Date.now();
     worker.on('message', (message) => onMessage(worker, message));
     let listened = false;
-    worker.once('listening', () => {
+    worker.once('listening', (address) => {
       listened = true;
       slot.failedStarts = 0;
+      if (announced) return;
+      announced = true;
+      // Said once for all workers, as the single process says it (the workers only at debug).
+      const url = `http://${displayHost(config.host)}:${address.port}`;
+      logger.info({ url, dataDir: config.dataDir, workers: config.workers }, 'listening');
     });
     worker.once('exit', (code, signal) => {
+      clusterMetrics.retire(worker);
       if (slot.worker === worker) slot.worker = undefined;
       if (stopping) return;
       if (!listened && ++slot.failedStarts >= FAILED_STARTS) {
@@ -161,7 +174,7 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
           'worker exited before it could listen; stopping',
         );
         failed = true;
-        stop('a worker could not start');
+        fail('a worker could not start');
         return;
       }
       const lived = Date.now() - slot.startedAt;
@@ -179,32 +192,24 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
       }, delay).unref();
     });
   };
-  let resolveDone: (code: number) => void = () => {};
-  const done = new Promise<number>((resolve) => {
-    resolveDone = resolve;
-  });
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = async (signal: string): Promise<number> => {
     stopping = true;
-    logger.info({ signal, workers: slots.length }, 'shutting down: workers finish their requests in flight');
     const exits = slots.flatMap((slot) => {
       const worker = slot.worker;
       if (worker === undefined || worker.isDead()) return [];
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      sendTo(worker, { type: 'tilestamp:shutdown' });
+      sendTo(worker, { type: 'tilestamp:shutdown', signal });
       return [exited];
     });
     // Workers cut what is left at --shutdown-timeout themselves; this is the backstop.
     const backstop = setTimeout(() => {
       for (const slot of slots) slot.worker?.process.kill('SIGKILL');
-    }, config.shutdownTimeoutMs + 2_000);
-    void Promise.all(exits)
-      .then(() => Promise.race([reloading?.stop(), deadline(config.shutdownTimeoutMs)]))
-      .then(() => {
-        clearTimeout(backstop);
-        registry.closeAll();
-        resolveDone(failed ? 1 : 0);
-      });
+    }, config.shutdownTimeoutMs + 1_000);
+    await Promise.all(exits);
+    await Promise.race([reloading?.stop(), deadline(config.shutdownTimeoutMs)]);
+    clearTimeout(backstop);
+    registry.closeAll();
+    return failed ? 1 : 0;
   };
   for (let number = 1; number <= config.workers; number++) {
     const slot: Slot = { number, worker: undefined, startedAt: Date.now(), restarts: 0, quickCrashes: 0, failedStarts: 0 };
@@ -214,7 +219,7 @@ export async function runPrimary(config: Config, logger: Logger, driver: SqliteD
   logger.info({ workers: config.workers, pid: process.pid }, 'primary started its workers');
   reloading = await startReloading(config, logger, driver, registry, (outcome) => metrics.reload(outcome));
 
-  return { done, stop, rescan };
+  return { stop, rescan };
 }
 
 /** A port nothing listens on now, on `host`. */
@@ -227,51 +232,4 @@ function freePort(host: string): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-/** Prometheus text of the primary's and every worker's metrics together (primary first: see `aggregator: 'first'`). */
-function aggregateText(all: MetricJson[][]): Promise<string> {
-  return AggregatorRegistry.aggregate(all).metrics();
-}
-
-/**
- * Gathers every worker's metrics as JSON (a request id per round, answers matched by id), with
- * the primary's own first. A worker that does not answer in time is left out, not waited for.
- */
-function gatherer(slots: readonly Slot[], logger: Logger) {
-  let nextRequest = 1;
-  const pending = new Map<number, { answers: Map<Worker, MetricJson[]>; expect: Set<Worker>; finish: () => void }>();
-  const gather = async (own: { getMetricsAsJSON(): Promise<MetricJson[]> }): Promise<MetricJson[][]> => {
-    const request = nextRequest++;
-    const workers = slots.flatMap((slot) => (slot.worker?.isConnected() ? [slot.worker] : []));
-    const answers = new Map<Worker, MetricJson[]>();
-    const round = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        logger.warn({ missing: workers.length - answers.size }, 'metrics: some workers did not answer in time');
-        resolve();
-      }, METRICS_TIMEOUT_MS);
-      pending.set(request, {
-        answers,
-        expect: new Set(workers),
-        finish: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
-    for (const worker of workers) worker.send({ type: 'tilestamp:metrics-json', request } satisfies PrimaryMessage);
-    if (workers.length === 0) pending.get(request)?.finish();
-    const mine = await own.getMetricsAsJSON();
-    await round;
-    pending.delete(request);
-    return [mine, ...answers.values()];
-  };
-  gather.answer = (request: number, worker: Worker, metrics: MetricJson[]) => {
-    const round = pending.get(request);
-    if (round === undefined) return;
-    round.answers.set(worker, metrics);
-    round.expect.delete(worker);
-    if (round.expect.size === 0) round.finish();
-  };
-  return gather;
 }

@@ -1,11 +1,13 @@
 import cluster from 'node:cluster';
 import process from 'node:process';
 import type { Config } from '../config.ts';
-import { createLogger } from '../log.ts';
+import { runService } from '../lifecycle.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { isDeno, loadSqliteDriver } from '../storage/driver.ts';
-import { messageOf } from '../storage/mbtiles.ts';
+import type { SqliteDriver } from '../storage/sqlite.ts';
 import { runPrimary } from './primary.ts';
-import { runWorker } from './worker.ts';
+import type { WorkerMessage } from './protocol.ts';
+import { runWorker, workerSlot } from './worker.ts';
 
 /**
  * `tilestamp serve --workers N` (N > 1): this process becomes the primary and forks N workers
@@ -22,53 +24,39 @@ export async function serveCluster(config: Config): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   const driver = await loadSqliteDriver();
-  if (cluster.isPrimary) {
-    let primary: Awaited<ReturnType<typeof runPrimary>> | undefined;
-    let pending: string | undefined;
-    // Installed before anything starts: a SIGTERM during start-up is a shutdown, not a kill.
-    const stop = (signal: string) => {
-      if (primary) primary.stop(signal);
-      else pending ??= signal;
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    // Each worker turns SIGHUP into a rescan request too; the primary's own is the one operators send.
-    process.on('SIGHUP', () => primary?.rescan('SIGHUP'));
-    try {
-      primary = await runPrimary(config, logger, driver);
-    } catch (error) {
-      logger.error({ err: messageOf(error) }, 'cannot start');
-      process.stderr.write(`tilestamp: ${messageOf(error)}\n`);
-      return 1;
-    }
-    if (pending !== undefined) primary.stop(pending);
-    return primary.done;
-  }
-  return new Promise((resolve) => {
-    let stopping = false;
-    let http: Awaited<ReturnType<typeof runWorker>> | undefined;
-    const stop = (why: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal: why, pid: process.pid }, 'worker shutting down: finishing requests in flight');
-      void (http?.close() ?? Promise.resolve()).then(() => {
-        http?.registry.closeAll();
-        resolve(0);
-      });
-    };
-    // A signal sent to the whole group (Ctrl-C) reaches workers too: they stop the same way.
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => process.send?.({ type: 'tilestamp:rescan', reason: 'SIGHUP' }));
-    runWorker(config, logger, driver, () => stop('primary')).then(
-      (running) => {
-        http = running;
-        if (stopping) stop('primary');
-      },
-      (error: Error) => {
-        logger.error({ err: error.message }, 'worker cannot start');
-        resolve(1);
-      },
-    );
-  });
+  return cluster.isPrimary ? servePrimary(config, logger, driver) : serveWorker(config, logger, driver);
+}
+
+function servePrimary(config: Config, logger: Logger, driver: SqliteDriver): Promise<number> {
+  return runService(
+    async (stop) => {
+      const primary = await runPrimary(config, logger, driver, stop);
+      // Each worker turns a SIGHUP it gets into a rescan request too; the primary's own is the one operators send.
+      return { stop: (signal) => primary.stop(signal), rescan: () => primary.rescan('SIGHUP') };
+    },
+    {
+      logger,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      fields: { workers: config.workers },
+      onStartFailure: (message) => process.stderr.write(`tilestamp: ${message}\n`),
+    },
+  );
+}
+
+/** A worker stops when the primary says so (with the signal the primary got), or on a signal of its own (Ctrl-C reaches the group). */
+function serveWorker(config: Config, logger: Logger, driver: SqliteDriver): Promise<number> {
+  return runService(
+    async (stop) => {
+      const http = await runWorker(config, logger, driver, stop);
+      return {
+        async stop() {
+          await http.close();
+          http.registry.closeAll();
+          return 0;
+        },
+        rescan: () => process.send?.({ type: 'tilestamp:rescan', reason: 'SIGHUP' } satisfies WorkerMessage),
+      };
+    },
+    { logger, shutdownTimeoutMs: config.shutdownTimeoutMs, fields: { worker: workerSlot(), pid: process.pid } },
+  );
 }

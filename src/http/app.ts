@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import type { Config } from '../config.ts';
+import { ResourceFolders } from '../fonts/resource-folders.ts';
 import type { Logger } from '../log.ts';
 import type { Registry } from '../source/registry.ts';
 import type { TileCache } from '../source/tile-cache.ts';
@@ -10,11 +11,14 @@ import { compression } from './compression.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
 import { DEFAULT_MAX_EVENT_STREAMS, MAX_UNSENT_EVENT_BYTES, VersionEvents, versionDocument } from './events.ts';
+import { DEFAULT_GLYPH_CACHE_MIB, fontListHandler, glyphsHandler } from './font-routes.ts';
 import { readOnlyMethods } from './methods.ts';
 import { Metrics } from './metrics.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
 import { sendDiscovery } from './respond.ts';
+import { spritesHandler } from './sprite-routes.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
+import { styleResources } from './style-resources.ts';
 import { stylesHandler } from './style-routes.ts';
 import type { TileAnswers } from './tile-answer.ts';
 import { fastTileHandler } from './tile-fast.ts';
@@ -41,8 +45,10 @@ export interface AppDeps {
 export interface ClusterView {
   /** Fields /health adds: this worker and the list of all of them. */
   health(): Record<string, unknown>;
-  /** The Prometheus text of every process together (prom-client's AggregatorRegistry). */
+  /** The Prometheus text of every process together (src/cluster/metrics-total.ts). */
   metrics(): Promise<string>;
+  /** Why this worker is not ready although the primary is (it cannot serve what the others serve). */
+  notReady(): string | undefined;
 }
 
 export interface App {
@@ -52,6 +58,8 @@ export interface App {
   /** The open Server-Sent Events streams; closed on shutdown. */
   events: VersionEvents;
   metrics: Metrics;
+  /** The fonts and sprite sheets of `<data>/fonts/` and `<data>/sprites/`; closed on shutdown. */
+  resources: ResourceFolders;
 }
 
 /**
@@ -77,17 +85,43 @@ export function createApp({ registry, answers, config, logger, driver, recheck, 
   });
   // Case-sensitive and strict: each resource has exactly one URL, so caches keep one copy.
   const router = new Router({ sensitive: true, strict: true });
-  router.get('/', compressed, indexHandler(registry, config));
+  const resources = new ResourceFolders(config.dataDir, logger);
+  const { fonts, sprites } = resources;
+  const announce = events.topic(
+    'resources',
+    () => resources.versions(),
+    () => resources.any(),
+  );
+  fonts.onChange(announce);
+  sprites.onChange(announce);
+  if (config.watch || config.pollMs > 0) resources.watch({ events: config.watch, pollMs: config.pollMs });
+  router.get(
+    '/',
+    compressed,
+    indexHandler(registry, config, () => fonts.names()),
+  );
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
   router.get('/tiles/*rest', compressJson, tilesHandler(registry, answers, config, recheck));
-  router.get('/styles/*rest', compressed, stylesHandler(registry, config, logger));
+  router.get(
+    '/styles/*rest',
+    compressed,
+    stylesHandler(registry, config, logger, (base) => styleResources(base, fonts, sprites)),
+  );
   const assets = new Assets();
   router.get('/viewer/*rest', compressed, viewerHandler(registry, config, assets));
   for (const route of ASSET_ROUTES) router.get(route, assets.handler());
+  const glyphs = glyphsHandler(fonts, config.glyphCacheBytes ?? DEFAULT_GLYPH_CACHE_MIB * 1024 * 1024);
+  router.get('/fonts.json', compressed, fontListHandler(fonts));
+  router.get('/fonts/*rest', compressed, glyphs);
+  router.get('/font/*rest', compressed, glyphs);
+  router.get('/sprites/*rest', compressed, spritesHandler(sprites));
   router.get('/api/tile-version', compressed, (ctx) => sendDiscovery(ctx, versionDocument(registry)));
   router.get('/api/tile-version/events', events.handler());
-  router.get('/health', healthHandler(registry, driver, cluster?.health));
-  router.get('/ready', readyHandler(registry));
+  router.get(
+    '/health',
+    healthHandler(registry, driver, () => ({ ...resources.health(), ...cluster?.health() })),
+  );
+  router.get('/ready', readyHandler(registry, cluster?.notReady));
   router.get('/metrics', (ctx) => metrics.handler(ctx, cluster?.metrics));
   // Building a log object per request costs the hot path dearly: only at debug.
   const debug = config.logLevel === 'debug';
@@ -108,7 +142,7 @@ export function createApp({ registry, answers, config, logger, driver, recheck, 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     if (!fastTiles(req, res)) void koaListener(req, res);
   };
-  return { koa, listener, events, metrics };
+  return { koa, listener, events, metrics, resources };
 }
 
 /** The errors a streamed answer ends with when its client goes away (Deno says `aborted`). */

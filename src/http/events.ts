@@ -43,6 +43,7 @@ interface Stream {
  */
 export class VersionEvents {
   readonly #streams = new Set<Stream>();
+  readonly #topics = new Map<string, { current: () => unknown; present: () => boolean }>();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -93,10 +94,26 @@ export class VersionEvents {
       };
       this.#streams.add(stream);
       this.#heartbeat ??= setInterval(() => this.#broadcast(': heartbeat\n\n'), this.heartbeatMs);
-      this.#write(stream, `retry: 3000\n\n${this.#versionsEvent()}`);
+      const topics = [...this.#topics].flatMap(([name, topic]) => (topic.present() ? [this.#topicEvent(name)] : []));
+      this.#write(stream, `retry: 3000\n\n${this.#versionsEvent()}${topics.join('')}`);
       ctx.req.once('close', stream.close);
       ctx.res.once('close', stream.close);
     };
+  }
+
+  /**
+   * Another kind of event on the same stream (`resources`: font and sprite versions): sent on
+   * connect while `present()` holds, and to every stream each time the returned function is called.
+   */
+  topic(name: string, current: () => unknown, present: () => boolean): () => void {
+    this.#topics.set(name, { current, present });
+    return () => {
+      if (this.#streams.size > 0) this.#broadcast(this.#topicEvent(name));
+    };
+  }
+
+  #topicEvent(name: string): string {
+    return `event: ${name}\ndata: ${JSON.stringify(this.#topics.get(name)?.current())}\n\n`;
   }
 
   /** Ends every stream (shutdown), so the server can close. */

@@ -9,8 +9,6 @@ export interface GracefulClose {
    * destroys whatever is still open after `deadlineMs`. Resolves when every socket is gone.
    */
   close(deadlineMs: number): Promise<void>;
-  /** True once close() was called. */
-  readonly closing: boolean;
 }
 
 /**
@@ -42,9 +40,6 @@ export function gracefulClose(server: Server): GracefulClose {
     });
   });
   return {
-    get closing() {
-      return closing;
-    },
     close(deadlineMs: number): Promise<void> {
       closing = true;
       const closed = new Promise<void>((resolve) => {

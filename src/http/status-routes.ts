@@ -7,7 +7,8 @@ import { LOADING_RETRY_AFTER } from './lookup.ts';
  * GET /health: liveness, always 200 while the process answers, with each tileset's state so an
  * operator sees which file failed and why. `status` is `degraded` when the data folder cannot be
  * read (`reason` says why), when any tileset failed, cannot be read (SQLite says the file is
- * broken), or serves an older version because its newer file was rejected. Names in the folder
+ * broken), serves an older version because its newer file was rejected, or has been waiting
+ * longer than WAITING_TOO_LONG_MS (`reason` names it; the entry has a `hint`). Names in the folder
  * that are not served are listed under `skipped`.
  */
 export function healthHandler(registry: Registry, driver: string, extra?: () => Record<string, unknown>) {
@@ -17,9 +18,11 @@ export function healthHandler(registry: Registry, driver: string, extra?: () => 
     const failed = entries.some(
       (e) => e.state === 'failed' || (e.state === 'ok' && (e.rejected || registry.readProblems.current(e.id)?.kind === 'broken')),
     );
+    const stuck = entries.find((e) => e.state === 'waiting' && e.waiting?.tooLong);
     ctx.body = {
-      status: folder || failed ? 'degraded' : registry.ready ? 'ok' : 'loading',
+      status: folder || failed || stuck ? 'degraded' : registry.ready ? 'ok' : 'loading',
       ...(folder && { reason: folder.reason, since: folder.since.toISOString() }),
+      ...(!folder && stuck?.state === 'waiting' && { reason: `tileset ${stuck.id} has been waiting too long: ${stuck.reason}` }),
       ready: registry.ready,
       driver,
       tilesets: Object.fromEntries(entries.map((e) => [e.id, describeEntry(registry, e)])),
@@ -34,7 +37,13 @@ function describeEntry(registry: Registry, entry: TilesetEntry): Record<string, 
     case 'loading':
       return { state: 'loading', ...(entry.progress && { progress: entry.progress }) };
     case 'waiting':
-      return { state: 'waiting', reason: entry.reason, since: entry.since.toISOString() };
+      return {
+        state: 'waiting',
+        reason: entry.reason,
+        since: entry.since.toISOString(),
+        ...(entry.waiting?.tooLong && { tooLong: true }),
+        ...(entry.hint && { hint: entry.hint }),
+      };
     case 'ok': {
       const problem = registry.readProblems.current(entry.id);
       return {
@@ -43,6 +52,8 @@ function describeEntry(registry: Registry, entry: TilesetEntry): Record<string, 
         format: entry.source.format,
         loadedAt: entry.loadedAt.toISOString(),
         ...(entry.warnings.length > 0 && { warnings: entry.warnings }),
+        // Stored tiles no URL can ask for: in the version, never served (counted by the content digest).
+        ...(entry.outsideGrid !== undefined && { outside_grid: entry.outsideGrid }),
         ...(entry.rejected && { rejected: { reason: entry.rejected.reason, since: entry.rejected.since.toISOString() } }),
         ...(entry.retry && { retrying: { reason: entry.retry.reason } }),
         ...(problem && {
@@ -62,13 +73,13 @@ function describeEntry(registry: Registry, entry: TilesetEntry): Record<string, 
 
 /**
  * GET /ready: 200 once the first scan has versioned every file; 503 with Retry-After before,
- * saying why when the data folder cannot be read.
+ * saying why when the data folder cannot be read, and whenever `notReady` gives a reason (a
+ * worker of `--workers N` that cannot serve what the others serve).
  */
-export function readyHandler(registry: Registry) {
+export function readyHandler(registry: Registry, notReady?: () => string | undefined) {
   return function serveReady(ctx: Context): void {
-    if (!registry.ready) {
-      throw new HttpError(503, registry.folderProblem?.reason ?? 'loading tilesets', LOADING_RETRY_AFTER);
-    }
+    const reason = registry.ready ? notReady?.() : (registry.folderProblem?.reason ?? 'loading tilesets');
+    if (reason !== undefined) throw new HttpError(503, reason, LOADING_RETRY_AFTER);
     ctx.body = { ready: true };
   };
 }

@@ -1,5 +1,6 @@
 import type { TileSource } from '../source/tile-source.ts';
 import { formatKind } from '../storage/tile-format.ts';
+import { isAbsoluteUrl, labelLayer, rewriteSprite, type StyleResources } from './style-labels.ts';
 import { tileJsonUrl, tileUrlTemplate } from './tilejson.ts';
 
 /** The style URL of a tileset (or of a user style of that name). */
@@ -78,10 +79,11 @@ function drawLayers(
 /**
  * A MapLibre style (v8) that shows a tileset: a raster layer, or for vector tiles one set of
  * layers per vector layer (fill and outline, line, or circle, by the geometry tilestats names;
- * all three, filtered by geometry type, when it names none). No glyphs or sprites: nothing the
- * style needs lies outside this server.
+ * all three, filtered by geometry type, when it names none), and above them labels for points
+ * and polygons with a name-like property, when `resources` names this server's glyphs and a
+ * font. Nothing the style needs lies outside this server.
  */
-export function buildStyle(base: string, source: TileSource): Record<string, unknown> {
+export function buildStyle(base: string, source: TileSource, resources: StyleResources = {}): Record<string, unknown> {
   const { info } = source;
   const raster = formatKind(source.format) === 'raster';
   const layers: Record<string, unknown>[] = [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f2ee' } }];
@@ -90,12 +92,19 @@ export function buildStyle(base: string, source: TileSource): Record<string, unk
   if (raster) layers.push({ id: `${source.id}-raster`, type: 'raster', source: source.id });
   else {
     const ids = [...new Set((info.vectorLayers ?? []).map((layer) => layer.id))];
+    const labels: { point: boolean; layer: Record<string, unknown> }[] = [];
     ids.forEach((layerId, index) => {
-      const minzoom = info.vectorLayers?.find((layer) => layer.id === layerId)?.minzoom;
+      const vectorLayer = info.vectorLayers?.find((layer) => layer.id === layerId);
+      const minzoom = vectorLayer?.minzoom;
       // No maxzoom: past the layer's last zoom the map overzooms its tiles.
       const zooms = typeof minzoom === 'number' && minzoom > info.minzoom && minzoom <= 24 ? { minzoom } : {};
-      layers.push(...drawLayers(source.id, layerId, index, statedGeometry(info.tilestats, layerId), zooms));
+      const geometry = statedGeometry(info.tilestats, layerId);
+      layers.push(...drawLayers(source.id, layerId, index, geometry, zooms));
+      const label = labelLayer(source.id, layerId, geometry, vectorLayer?.fields, zooms, resources);
+      if (label !== undefined) labels.push({ point: geometry === 'Point', layer: label });
     });
+    // Labels above every layer that draws; points' labels last, so they win over polygons'.
+    layers.push(...labels.filter((l) => !l.point).map((l) => l.layer), ...labels.filter((l) => l.point).map((l) => l.layer));
   }
   return {
     version: 8,
@@ -103,6 +112,8 @@ export function buildStyle(base: string, source: TileSource): Record<string, unk
     metadata: { 'tilestamp:version': source.version },
     center: [info.center[0], info.center[1]],
     zoom: info.center[2],
+    ...(!raster && resources.glyphs !== undefined && { glyphs: resources.glyphs }),
+    ...(!raster && resources.sprite !== undefined && resources.pointIcon !== undefined && { sprite: resources.sprite }),
     sources: { [source.id]: styleSource(base, source) },
     layers,
   };
@@ -118,15 +129,24 @@ export function mbtilesReference(url: unknown): string | undefined {
 /**
  * A user style with every `mbtiles://{id}` source pointed at this server: a serving tileset's
  * versioned tiles go inline (the style's own settings win over the tileset's, `url` goes); a
- * tileset not serving now keeps a TileJSON URL, and is named in `unresolved`. Other sources,
- * layers, glyphs and sprites pass through untouched. Pure: the input is not changed.
+ * tileset not serving now keeps a TileJSON URL, and is named in `unresolved`. A `glyphs` value
+ * that is not an absolute URL (tileserver-gl's `{fontstack}/{range}.pbf`, say) becomes this
+ * server's versioned glyphs URL when `resources` names one; a `sprite` naming sprite folders
+ * becomes their versioned sprite URL (rewriteSprite). Other sources, layers, absolute glyphs
+ * and sprites pass through untouched. Pure: the input is not changed.
  */
 export function rewriteStyle(
-  style: Record<string, unknown>,
+  input: Record<string, unknown>,
   base: string,
   lookup: (id: string) => TileSource | undefined,
+  resources: StyleResources = {},
 ): { style: Record<string, unknown>; unresolved: string[] } {
   const unresolved: string[] = [];
+  const style = { ...input };
+  if (typeof input.glyphs === 'string' && !isAbsoluteUrl(input.glyphs) && resources.glyphs !== undefined) {
+    style.glyphs = resources.glyphs;
+  }
+  if (input.sprite !== undefined) style.sprite = rewriteSprite(input.sprite, resources);
   const sources = style.sources;
   if (typeof sources !== 'object' || sources === null || Array.isArray(sources)) return { style, unresolved };
   // Null prototype: a source named `__proto__` is kept as a source, not taken as a prototype.

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
+import process from 'node:process';
 import { Worker } from 'node:worker_threads';
 import { isDeno } from '../storage/driver.ts';
-import type { DigestTask, ToMain, ToWorker } from './digest-protocol.ts';
+import { DigestError, type DigestTask, type ToMain, type ToWorker } from './digest-protocol.ts';
 import { combineRanges, type RangeDigest } from './digest-ranges.ts';
 
 /** Hears how many more bytes were digested; called on the event loop, often. */
@@ -61,7 +62,7 @@ export class DigestPool {
   }
 
   /** The content digest (README, "Versions") of the MBTiles file at `path`, on inode `ino`. */
-  digestContent(path: string, ino: number, onBytes?: OnBytes): Promise<{ digest: string; tiles: number; bytes: number }> {
+  digestContent(path: string, ino: number, onBytes?: OnBytes): Promise<ReturnType<typeof combineRanges>> {
     return new Promise((resolve, reject) => {
       const results: RangeDigest[] = [];
       let pending = 0;
@@ -154,7 +155,7 @@ export class DigestPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(workerUrl());
+    const worker = startWorker();
     const slot: Slot = { worker, busy: undefined, idle: undefined };
     worker.on('message', (message: ToMain) => {
       const job = slot.busy;
@@ -162,7 +163,7 @@ export class DigestPool {
       if (message.type === 'progress') return job.onMessage(message);
       slot.busy = undefined;
       worker.unref();
-      if (message.type === 'error') job.fail(new Error(message.message));
+      if (message.type === 'error') job.fail(new DigestError(message.failure));
       else job.onMessage(message);
       this.#dispatch();
       if (slot.busy === undefined) slot.idle = setTimeout(() => this.#retire(slot), this.#idleMs).unref();
@@ -191,14 +192,21 @@ export class DigestPool {
 }
 
 /**
- * The worker's module. Compiled code (Node) and Deno load the sibling file; TypeScript sources
- * run by Node (the tests) load the compiled one, because Node 20 cannot run TypeScript in a
- * worker (the test suite compiles dist/ before it starts).
+ * Starts a digest worker on the module beside this one: compiled code (dist/) loads the compiled
+ * worker, TypeScript sources load the TypeScript worker, so what runs is always the code beside
+ * it, never a build that may be stale. Deno, and a Node that strips types itself, load it as it
+ * is; on Node 20 (the tests run src/) the worker first registers module hooks that transpile
+ * TypeScript (scripts/ts-worker-hooks.mjs, a development tool beside the sources).
  */
-function workerUrl(): URL {
+function startWorker(): Worker {
   const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new URL('./digest-worker.js', self);
-  return isDeno() ? new URL('./digest-worker.ts', self) : new URL('../../dist/source/digest-worker.js', self);
+  if (!self.endsWith('.ts')) return new Worker(new URL('./digest-worker.js', self));
+  const source = new URL('./digest-worker.ts', self);
+  const stripsTypes = (process.features as { typescript?: unknown }).typescript;
+  if (isDeno() || (typeof stripsTypes === 'string' && stripsTypes !== '')) return new Worker(source);
+  const hooks = new URL('../../scripts/ts-worker-hooks.mjs', self);
+  const boot = `import { register } from 'node:module'; register(${JSON.stringify(hooks.href)}); await import(${JSON.stringify(source.href)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`));
 }
 
 let shared: DigestPool | undefined;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { MAX_ZOOM, onGrid } from '../storage/coords.ts';
 import { MbtilesError } from '../storage/mbtiles.ts';
 import type { Database } from '../storage/sqlite.ts';
 
@@ -24,6 +25,17 @@ export interface RangeDigest extends KeyRange {
   digest: Uint8Array;
   tiles: number;
   bytes: number;
+  /** Of those tiles, how many lie off the z/x/y grid (no URL names them; README, "Versions"). */
+  outsideGrid: number;
+}
+
+/** A whole file's content digest (hex), with what it covered. */
+export interface ContentDigest {
+  digest: string;
+  tiles: number;
+  bytes: number;
+  /** Tiles digested that lie off the z/x/y grid: in the version, but never served. */
+  outsideGrid: number;
 }
 
 const FIRST_ZOOM = 'SELECT zoom_level AS v FROM tiles ORDER BY zoom_level LIMIT 1';
@@ -69,7 +81,9 @@ function keyOf(value: unknown, column: string): number | undefined {
 /**
  * SHA-256 over the range's tiles in (tile_column, tile_row) order: per tile z, x, y as
  * big-endian int32, the byte length as big-endian uint32, then the bytes as stored. Rows whose
- * tile_data is NULL are skipped. `onBytes` hears of progress every few MB.
+ * tile_data is NULL are skipped. Tiles off the grid (a column or row outside 0 … 2^z - 1, a zoom
+ * past MAX_ZOOM) are digested like any other, and counted: no URL can ask for them, which an
+ * operator should hear of. `onBytes` hears of progress every few MB.
  */
 export function digestRange(db: Database, range: KeyRange, onBytes?: (bytes: number) => void): RangeDigest {
   const lo = range.block * 2 ** COLUMN_BLOCK_BITS;
@@ -77,7 +91,9 @@ export function digestRange(db: Database, range: KeyRange, onBytes?: (bytes: num
   const header = Buffer.alloc(16);
   let tiles = 0;
   let bytes = 0;
+  let outsideGrid = 0;
   let reported = 0;
+  const servableZoom = range.z >= 0 && range.z <= MAX_ZOOM;
   for (const row of db.prepare(RANGE_TILES).iterate(range.z, lo, lo + 2 ** COLUMN_BLOCK_BITS)) {
     const data = row.data;
     if (data === null || data === undefined) continue;
@@ -94,13 +110,14 @@ export function digestRange(db: Database, range: KeyRange, onBytes?: (bytes: num
     hash.update(bytesOf);
     tiles += 1;
     bytes += bytesOf.length;
+    if (!servableZoom || !onGrid(range.z, x as number, y as number)) outsideGrid += 1;
     if (onBytes !== undefined && bytes - reported >= PROGRESS_BYTES) {
       onBytes(bytes - reported);
       reported = bytes;
     }
   }
   if (onBytes !== undefined && bytes > reported) onBytes(bytes - reported);
-  return { ...range, digest: tiles === 0 ? new Uint8Array(0) : hash.digest(), tiles, bytes };
+  return { ...range, digest: tiles === 0 ? new Uint8Array(0) : hash.digest(), tiles, bytes, outsideGrid };
 }
 
 /** How many bytes a worker digests between two progress messages. */
@@ -110,12 +127,13 @@ export const PROGRESS_BYTES = 32 * 1024 * 1024;
  * The version from the range digests (any order in, key order used): SHA-256 over, for every
  * range holding at least one tile, z and block as big-endian int32 and then its 32-byte digest.
  */
-export function combineRanges(digests: readonly RangeDigest[]): { digest: string; tiles: number; bytes: number } {
+export function combineRanges(digests: readonly RangeDigest[]): ContentDigest {
   const sorted = [...digests].sort((a, b) => a.z - b.z || a.block - b.block);
   const hash = createHash('sha256');
   const key = Buffer.alloc(8);
   let tiles = 0;
   let bytes = 0;
+  let outsideGrid = 0;
   for (const range of sorted) {
     if (range.tiles === 0) continue;
     key.writeInt32BE(range.z, 0);
@@ -124,6 +142,7 @@ export function combineRanges(digests: readonly RangeDigest[]): { digest: string
     hash.update(range.digest);
     tiles += range.tiles;
     bytes += range.bytes;
+    outsideGrid += range.outsideGrid;
   }
-  return { digest: hash.digest('hex'), tiles, bytes };
+  return { digest: hash.digest('hex'), tiles, bytes, outsideGrid };
 }

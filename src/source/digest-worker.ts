@@ -3,9 +3,8 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { loadSqliteDriver } from '../storage/driver.ts';
-import { messageOf } from '../storage/mbtiles.ts';
 import type { Database, SqliteDriver } from '../storage/sqlite.ts';
-import type { ToMain, ToWorker } from './digest-protocol.ts';
+import { failureOf, ReplacedError, type ToMain, type ToWorker } from './digest-protocol.ts';
 import { digestRange, listRanges, PROGRESS_BYTES } from './digest-ranges.ts';
 
 // A digest worker thread: takes one task at a time from the pool (list a file's key ranges,
@@ -43,7 +42,7 @@ port.on('message', (message: ToWorker) => {
   try {
     reply = run(message);
   } catch (error) {
-    reply = { type: 'error', job: message.job, message: messageOf(error) };
+    reply = { type: 'error', job: message.job, failure: failureOf(error) };
   }
   port.postMessage(reply);
 });
@@ -63,7 +62,7 @@ function connect(job: number, path: string, ino: number): Database {
   const db = driver.openReadOnly(path);
   if (statSync(path).ino !== ino) {
     db.close();
-    throw new Error('replaced while being versioned');
+    throw new ReplacedError('replaced while being versioned');
   }
   connections.set(job, db);
   return db;
@@ -73,7 +72,7 @@ function connect(job: number, path: string, ino: number): Database {
 function hashFile(path: string, ino: number, progress: (bytes: number) => void): { digest: string; bytes: number } {
   const fd = openSync(path, 'r');
   try {
-    if (fstatSync(fd).ino !== ino) throw new Error('replaced while being versioned');
+    if (fstatSync(fd).ino !== ino) throw new ReplacedError('replaced while being versioned');
     const hash = createHash('sha256');
     const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
     let bytes = 0;

@@ -1,4 +1,5 @@
-import { MbtilesError, messageOf } from '../storage/mbtiles.ts';
+import { messageOf } from '../error-message.ts';
+import { MbtilesError } from '../storage/mbtiles.ts';
 import { classifySqliteError } from '../storage/sqlite-errors.ts';
 
 /**

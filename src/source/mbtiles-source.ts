@@ -1,6 +1,7 @@
 import { close, fstatSync, openSync, statSync } from 'node:fs';
+import { messageOf } from '../error-message.ts';
 import { flipY } from '../storage/coords.ts';
-import { MbtilesError, MbtilesFile, messageOf, type TileRow } from '../storage/mbtiles.ts';
+import { MbtilesError, MbtilesFile, type TileRow } from '../storage/mbtiles.ts';
 import type { Metadata } from '../storage/metadata.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import {
@@ -13,23 +14,18 @@ import {
   type TileFormat,
 } from '../storage/tile-format.ts';
 import { type DigestPool, sharedDigestPool } from './digest-pool.ts';
+import { DigestError } from './digest-protocol.ts';
 import { CONTENT_FORMULA } from './digest-ranges.ts';
 import { FileChangedError, readFailure, SourceUnavailableError } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
 import { type DigestProgress, ProgressMeter } from './progress.ts';
-import type { FileState } from './snapshot.ts';
+import { ctimeMayRepeat, type FileState, sameIdentity } from './snapshot.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 import { DEFAULT_VERSIONING, type DigestResult, metadataVersion, VERSION_HEX_DIGITS, type VersionOptions } from './version.ts';
-import { fileKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
+import { inodeKeyOf, type StateKey, sameKey, type VersionState } from './version-state.ts';
 
 /** Names the `--version-from file` formula in the state file. */
 const FILE_FORMULA = 'sha256-file-1';
-
-/**
- * How to version a file: a `--version-from` source, or `known` for a caller already told the
- * version (a cluster worker, by the primary that digested the file): nothing is digested then.
- */
-export type Versioning = VersionOptions | { from: 'known'; version: string };
 
 /** What loading may use besides the file: where to digest, what to remember, whom to tell. */
 export interface LoadOptions {
@@ -41,6 +37,12 @@ export interface LoadOptions {
   onProgress?: (progress: DigestProgress & { id: string; path: string }) => void;
   /** Default 2000. */
   progressEveryMs?: number;
+  /**
+   * Load a file even when it changed within the ctime's resolution (a second under Deno). A
+   * server never does (such a file could be rewritten unseen while served: FileChangedError, and
+   * it is looked at again); a one-off `tilestamp version` may.
+   */
+  acceptFreshCtime?: boolean;
 }
 
 const WORLD_BOUNDS: [number, number, number, number] = [-180, -85.051129, 180, 85.051129];
@@ -59,9 +61,10 @@ interface Guard {
 
 /**
  * A TileSource over one MBTiles file. It keeps a descriptor on the file it versioned: after
- * every read it checks (one fstat) that the inode's size and mtime are unchanged, so bytes of a
- * file being overwritten in place are never passed off as a tile of either version. A file
- * replaced by rename leaves this inode untouched, and it keeps serving until the swap.
+ * every read it checks (one fstat) that the inode's size, mtime and ctime are unchanged, so bytes
+ * of a file being overwritten in place are never passed off as a tile of either version. A file
+ * replaced by rename or deleted moves this inode's ctime too: from then on reads answer 503
+ * (tiles already in the hot-tile cache keep being served) until the reload takes the new file.
  */
 export class MbtilesSource implements TileSource {
   readonly #guard: Guard;
@@ -113,12 +116,9 @@ export class MbtilesSource implements TileSource {
   intact(): boolean {
     // Once closed, the descriptor number may already name another file: never fstat it.
     if (this.#closed) return false;
-    const now = fstatSync(this.#guard.fd);
-    const then = this.#guard.state;
-    // The ctime also catches a rewrite that restored size and mtime; an inode renamed over (so
-    // unlinked: no links left) has a new ctime too, but its bytes are still the ones versioned.
-    const ctimeHolds = now.ctimeMs === then.ctimeMs || now.nlink === 0;
-    return now.size === then.size && now.mtimeMs === then.mtimeMs && ctimeHolds;
+    // Whatever the link count: a rename over the file (or its deletion) moves its ctime exactly
+    // as a rewrite that put the size and mtime back does, and the two cannot be told apart.
+    return sameIdentity(this.#guard.state, fstatSync(this.#guard.fd));
   }
 
   #assertIntact(): void {
@@ -155,19 +155,10 @@ export async function loadMbtilesSource(
   driver: SqliteDriver,
   id: string,
   path: string,
-  versioning: Versioning = DEFAULT_VERSIONING,
+  versioning: VersionOptions = DEFAULT_VERSIONING,
   options: LoadOptions = {},
 ): Promise<MbtilesSource> {
-  const guard = openGuard(path);
-  let file: MbtilesFile;
-  try {
-    file = MbtilesFile.open(driver, path);
-    // Were the file renamed over between the two opens, SQLite would read another inode.
-    if (statSync(path).ino !== guard.state.ino) throw new FileChangedError('replaced while being opened');
-  } catch (error) {
-    releaseGuard(guard.fd);
-    throw error;
-  }
+  const { guard, file } = openGuarded(driver, path, options.acceptFreshCtime ?? false);
   try {
     const warnings = [...file.metadata.warnings];
     checkIndex(file, warnings);
@@ -183,15 +174,73 @@ export async function loadMbtilesSource(
       warnings.push(`metadata lists no vector_layers; found ${info.vectorLayers.length} by decoding tiles`);
     }
     const { digest, key } = await deriveVersion(file, guard, versioning, id, options);
+    if (digest.outsideGrid) warnings.push(outsideGridWarning(digest.outsideGrid, digest.tiles));
     const source = new MbtilesSource(id, format, info, digest, warnings, file, guard);
     if (!source.intact()) throw new FileChangedError('changed while being versioned');
     // Remembered only when the file's key still holds after the digest: what was digested is what the key names.
-    if (key !== undefined && sameKey(key, { ...key, ...fileKeyOf(fstatSync(guard.fd, { bigint: true })) })) {
+    if (key !== undefined && sameKey(key, { ...key, ...inodeKeyOf(fstatSync(guard.fd, { bigint: true })) })) {
       await options.state?.remember(key, digest);
     }
     return source;
   } catch (error) {
+    // Whatever failed (a torn read, SQLITE_CORRUPT mid-digest), it says nothing about a file
+    // that moved meanwhile: not complete yet, looked at again once it holds still.
+    const moved = !(error instanceof FileChangedError) && !stillOpened(guard);
     file.close();
+    releaseGuard(guard.fd);
+    throw moved ? new FileChangedError(`changed while being read (${messageOf(error)})`, { cause: error }) : error;
+  }
+}
+
+/** Whether the path still names the inode the guard holds, and that inode is as it was opened. */
+function stillOpened(guard: Guard): boolean {
+  let ino: number;
+  try {
+    ino = statSync(guard.state.path).ino;
+  } catch {
+    return false; // gone from the path
+  }
+  return ino === guard.state.ino && sameIdentity(guard.state, fstatSync(guard.fd));
+}
+
+/** What the primary of `--workers N` found out about a file: a worker takes it as it is. */
+export interface Validated {
+  version: string;
+  format: TileFormat;
+  info: TileSourceInfo;
+  warnings: readonly string[];
+}
+
+/**
+ * Opens a file another process (the primary of `--workers N`) has validated and versioned, with
+ * what it found: nothing is validated, decoded or digested again. The caller checks that the
+ * file it got (`fileState`) is the one that was validated. Throws as loadMbtilesSource does when
+ * the file cannot be opened.
+ */
+export function openValidated(driver: SqliteDriver, id: string, path: string, validated: Validated): MbtilesSource {
+  const { guard, file } = openGuarded(driver, path, false);
+  const digest = { version: validated.version, tiles: undefined, bytes: 0 };
+  return new MbtilesSource(id, validated.format, validated.info, digest, validated.warnings, file, guard);
+}
+
+/**
+ * The guard descriptor and SQLite's handle, both on the same inode. Where ctimes come in whole
+ * seconds (Deno), a file changed this very second could be rewritten unseen: unless
+ * `acceptFreshCtime`, it is refused (FileChangedError) and looked at again once the second is over.
+ */
+function openGuarded(driver: SqliteDriver, path: string, acceptFreshCtime: boolean): { guard: Guard; file: MbtilesFile } {
+  const guard = openGuard(path);
+  try {
+    if (!acceptFreshCtime && ctimeMayRepeat(guard.state, Date.now()))
+      throw new FileChangedError('changed less than a second ago');
+    const file = MbtilesFile.open(driver, path);
+    // Were the file renamed over between the two opens, SQLite would read another inode.
+    if (statSync(path).ino !== guard.state.ino) {
+      file.close();
+      throw new FileChangedError('replaced while being opened');
+    }
+    return { guard, file };
+  } catch (error) {
     releaseGuard(guard.fd);
     throw error;
   }
@@ -297,18 +346,17 @@ function sampleTiles(file: MbtilesFile, minzoom: number, maxzoom: number): TileR
 async function deriveVersion(
   file: MbtilesFile,
   guard: Guard,
-  versioning: Versioning,
+  versioning: VersionOptions,
   id: string,
   options: LoadOptions,
 ): Promise<{ digest: DigestResult; key?: StateKey }> {
   const { from } = versioning;
   try {
-    if (from === 'known') return { digest: { version: knownVersion(versioning.version), tiles: undefined, bytes: 0 } };
     if (from === 'metadata') {
       return { digest: { version: metadataVersion(file.metadata.values, versioning.key), tiles: undefined, bytes: 0 } };
     }
     const stats = fstatSync(guard.fd, { bigint: true });
-    const key: StateKey = { ...fileKeyOf(stats), source: from, formula: from === 'content' ? CONTENT_FORMULA : FILE_FORMULA };
+    const key: StateKey = { ...inodeKeyOf(stats), source: from, formula: from === 'content' ? CONTENT_FORMULA : FILE_FORMULA };
     const remembered = await options.state?.lookup(key);
     if (remembered !== undefined) return { digest: { ...remembered, remembered: true } };
     const pool = options.pool ?? sharedDigestPool();
@@ -323,20 +371,18 @@ async function deriveVersion(
         from === 'content'
           ? await pool.digestContent(file.path, ino, onBytes)
           : { ...(await pool.digestFile(file.path, ino, onBytes)), tiles: undefined };
-      return { digest: { version: result.digest.slice(0, VERSION_HEX_DIGITS), tiles: result.tiles, bytes: result.bytes }, key };
+      const { tiles, bytes } = result;
+      const outsideGrid = 'outsideGrid' in result ? { outsideGrid: result.outsideGrid } : {};
+      return { digest: { version: result.digest.slice(0, VERSION_HEX_DIGITS), tiles, bytes, ...outsideGrid }, key };
     } finally {
       clearInterval(timer);
     }
   } catch (error) {
-    if (error instanceof Error && /replaced while being/.test(error.message)) throw new FileChangedError(error.message);
+    if (error instanceof DigestError && error.kind === 'replaced') throw new FileChangedError(error.message, { cause: error });
     const what = from === 'content' ? 'tiles cannot be read' : `no ${from} version`;
-    throw new MbtilesError(`${what}: ${messageOf(error)}`);
+    // The cause keeps the SQLite code: a lock met by the digest is retried, not a verdict.
+    throw new MbtilesError(`${what}: ${messageOf(error)}`, { cause: error });
   }
-}
-
-function knownVersion(version: string): string {
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(version)) throw new Error(`known version ${JSON.stringify(version)} is not URL-safe`);
-  return version;
 }
 
 function readOrFail<T>(read: () => T): T {
@@ -345,4 +391,12 @@ function readOrFail<T>(read: () => T): T {
   } catch (error) {
     throw error instanceof MbtilesError ? error : new MbtilesError(`tiles cannot be read: ${messageOf(error)}`, { cause: error });
   }
+}
+
+/** The warning logged (and shown in /health) for a tileset with tiles no URL can ask for. */
+function outsideGridWarning(outside: number, tiles: number | undefined): string {
+  return (
+    `${outside}${tiles === undefined ? '' : ` of ${tiles}`} tiles lie outside the z/x/y grid, where no URL can ask ` +
+    'for them: they are never served, yet they count in the version (a change to them is a new version)'
+  );
 }

@@ -1,6 +1,7 @@
 import { ReadProblems } from './read-problems.ts';
 import type { FileState } from './snapshot.ts';
 import type { TileSource } from './tile-source.ts';
+import type { WaitingFor } from './waiting.ts';
 
 /** What the reloader last decided about a tileset's file; a file that differs is looked at again. */
 export interface Decided {
@@ -23,7 +24,17 @@ export type TilesetEntry = Decided &
         /** How far its digest has got, once it has run for a while. */
         progress?: { percent: number; mbPerSecond: number; etaSeconds: number | undefined };
       }
-    | { state: 'waiting'; id: string; path: string; reason: string; since: Date }
+    | {
+        state: 'waiting';
+        id: string;
+        path: string;
+        reason: string;
+        since: Date;
+        /** When the wait began on the reloader's clock, and whether it has lasted too long (/health: degraded). */
+        waiting?: WaitingFor;
+        /** What the operator can do about it, when known. */
+        hint?: string;
+      }
     | {
         state: 'ok';
         id: string;
@@ -31,6 +42,8 @@ export type TilesetEntry = Decided &
         source: TileSource;
         loadedAt: Date;
         warnings: readonly string[];
+        /** Tiles of the version that lie off the z/x/y grid, when the digest counted them. */
+        outsideGrid?: number;
         /** A newer file that failed validation: the source above keeps serving. */
         rejected?: { reason: string; since: Date };
         /** The file the source was loaded from. */

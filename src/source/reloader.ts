@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { backoff, type Clock, sleepOn, systemClock } from '../clock.ts';
+import { messageOf } from '../error-message.ts';
 import type { Logger } from '../log.ts';
-import { messageOf } from '../storage/mbtiles.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import { transientCause } from '../storage/sqlite-errors.ts';
 import { FileChangedError } from './errors.ts';
@@ -10,6 +10,7 @@ import type { Registry, Skipped, TilesetEntry } from './registry.ts';
 import { planReload, type Served } from './reload-plan.ts';
 import { type FileState, lookAt, type Snapshot, sameFile, takeSnapshot } from './snapshot.ts';
 import type { VersionOptions } from './version.ts';
+import { WAITING_TOO_LONG_MS, type WaitingFor, waitingFor, waitingHint } from './waiting.ts';
 
 /** What one reload decision did to one tileset; each is a log line and a metrics count. */
 export type ReloadOutcome = 'added' | 'swapped' | 'unchanged' | 'removed' | 'rejected' | 'failed';
@@ -67,16 +68,24 @@ export class Reloader {
 
   /**
    * The first scan: every file is marked loading, then loaded; the registry is then ready. While
-   * the data folder cannot be read, it keeps trying (with backoff) and the registry stays unready.
+   * the data folder cannot be read, or a file is still loading (it changed while it was read, and
+   * is looked at again once it holds still), it keeps trying and the registry stays unready.
    */
   async start(): Promise<void> {
     await this.rescan('start', { settle: false });
-    while (this.deps.registry.folderProblem !== undefined && !this.#stopped) {
+    const { registry } = this.deps;
+    const unsettled = () => registry.folderProblem !== undefined || registry.list().some((e) => e.state === 'loading');
+    while (unsettled() && !this.#stopped) {
       await new Promise<void>((resolve) => this.#passEnded.add(resolve));
     }
     if (this.#stopped) return;
     this.deps.registry.markReady();
     this.deps.logger.info({ tilesets: this.deps.registry.list().length, driver: this.deps.driver.name }, 'ready');
+    if (this.deps.registry.list().length === 0) {
+      // Ready with nothing to serve: most likely a mistyped --data, or files not yet copied in.
+      const { dataDir } = this.deps;
+      this.deps.logger.warn({ dataDir, skipped: this.deps.registry.skipped.length }, 'no tilesets in the data folder');
+    }
   }
 
   /**
@@ -250,8 +259,21 @@ export class Reloader {
       return;
     }
     const known = entry?.state === 'waiting' && entry.reason === reason;
-    registry.set({ state: 'waiting', id, path: state.path, reason, since: known ? entry.since : new Date(), file: state, retry });
+    const waiting = waitingFor(entry?.state === 'waiting' ? entry.waiting : undefined, this.#clock.now());
+    const hint = waitingHint(state.busyWith ?? '-journal');
+    registry.set({
+      state: 'waiting',
+      id,
+      path: state.path,
+      reason,
+      since: known ? entry.since : new Date(),
+      file: state,
+      retry,
+      waiting,
+      ...(hint && { hint }),
+    });
     if (!known) logger.warn({ tileset: id, path: state.path, reason }, 'tileset waiting');
+    this.#warnTooLong(entry, id, state.path, waiting, reason);
   }
 
   /** Validates and versions one complete file, then applies the decision. */
@@ -275,8 +297,10 @@ export class Reloader {
       const reason = messageOf(error);
       const transient = transientCause(error);
       if (transient !== undefined) return this.#putOff(id, state, transient, reason);
+      // A served source keeps its place even when its file moved under it: its reads answer 503
+      // (never its file's new bytes) until a good file is taken, and the tileset is not dropped.
       const serving = servingNow();
-      if (serving?.source.intact()) {
+      if (serving !== undefined) {
         registry.set({ ...serving, file: state, retry: undefined, rejected: { reason, since: new Date() } });
         logger.warn({ tileset: id, path: state.path, reason, serving: serving.source.version }, 'newer file rejected');
         return this.deps.onOutcome?.('rejected', id);
@@ -303,6 +327,7 @@ export class Reloader {
       source,
       loadedAt: new Date(),
       warnings: source.warnings,
+      ...(source.digest.outsideGrid !== undefined && { outsideGrid: source.digest.outsideGrid }),
       served: state,
       file: state,
     });
@@ -341,17 +366,30 @@ export class Reloader {
     const reason = `cannot be opened for now (${cause})`;
     const retry = { at: this.#clock.now() + retryDelay(attempts), attempts, reason };
     if (attempts === 1) logger.warn({ tileset: id, path: state.path, reason: detail }, 'file cannot be read for now; retrying');
-    if (entry.state === 'ok') registry.set({ ...entry, file: state, retry });
-    else
-      registry.set({
-        state: 'waiting',
-        id,
-        path: state.path,
-        reason,
-        since: entry.state === 'waiting' ? entry.since : new Date(),
-        file: state,
-        retry,
-      });
+    if (entry.state === 'ok') {
+      registry.set({ ...entry, file: state, retry });
+      return;
+    }
+    const waiting = waitingFor(entry.state === 'waiting' ? entry.waiting : undefined, this.#clock.now());
+    const hint = waitingHint(cause);
+    registry.set({
+      state: 'waiting',
+      id,
+      path: state.path,
+      reason,
+      since: entry.state === 'waiting' ? entry.since : new Date(),
+      file: state,
+      retry,
+      waiting,
+      ...(hint && { hint }),
+    });
+    this.#warnTooLong(entry, id, state.path, waiting, reason);
+  }
+
+  /** One warning when a tileset's wait first lasts longer than WAITING_TOO_LONG_MS. */
+  #warnTooLong(before: TilesetEntry | undefined, id: string, path: string, waiting: WaitingFor, reason: string): void {
+    if (!waiting.tooLong || (before?.state === 'waiting' && before.waiting?.tooLong)) return;
+    this.deps.logger.warn({ tileset: id, path, reason, waitingMs: WAITING_TOO_LONG_MS }, 'tileset waiting too long');
   }
 
   #remove(id: string): void {

@@ -36,6 +36,21 @@ export function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | unde
   );
 }
 
+/**
+ * How finely this runtime reports a file's ctime: Deno rounds file times down to whole seconds
+ * (its node:fs and its own stat alike), Node gives nanoseconds.
+ */
+export const CTIME_RESOLUTION_MS = 'Deno' in globalThis ? 1000 : 0;
+
+/**
+ * True while a write could still leave the file's ctime as it is: its last change lies within
+ * the ctime's resolution of `now` (a rewrite in the same second, with size and mtime put back,
+ * would look like no change at all). Such a file is taken only once that moment has passed.
+ */
+export function ctimeMayRepeat(file: Pick<FileIdentity, 'ctimeMs'>, now: number, resolutionMs = CTIME_RESOLUTION_MS): boolean {
+  return resolutionMs > 0 && file.ctimeMs !== undefined && now < file.ctimeMs + resolutionMs;
+}
+
 /** Same file, same bytes as far as the file system tells: path, inode, size, mtime and ctime. */
 export function sameFile(a: FileState | undefined, b: FileState | undefined): boolean {
   return a !== undefined && b !== undefined && a.path === b.path && sameIdentity(a, b);

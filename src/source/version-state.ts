@@ -1,8 +1,8 @@
 import type { BigIntStats } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { messageOf } from '../error-message.ts';
 import type { Logger } from '../log.ts';
-import { messageOf } from '../storage/mbtiles.ts';
 
 /** Marks a state file as ours; anything else found at the path is ignored, never trusted. */
 const FORMAT = 'tilestamp-versions/1';
@@ -10,13 +10,19 @@ const FORMAT = 'tilestamp-versions/1';
 export const STATE_FILE = 'versions.json';
 /** Entries kept at most; the least recently computed are dropped first. */
 export const STATE_ENTRIES_LIMIT = 10_000;
+/**
+ * Bytes a state file may have to be read at all: 10,000 entries take about 3 MB, and a larger
+ * file (someone else's, or garbage) would hold the event loop while it is parsed and take memory
+ * many times its size. Past it the file is ignored with a warning, and our writes stay under it.
+ */
+export const STATE_FILE_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * What identifies one file's bytes without reading them: device, inode, size, and mtime and
  * ctime in nanoseconds. Any write, truncate, rename or chmod of the file moves its ctime, which no
  * user call can set back, so an unchanged key means the same bytes (README, "Versions").
  */
-export interface FileKey {
+export interface InodeKey {
   dev: string;
   ino: string;
   size: string;
@@ -25,7 +31,7 @@ export interface FileKey {
 }
 
 /** Everything a remembered version is trusted under: the file's key, and how it was computed. */
-export interface StateKey extends FileKey {
+export interface StateKey extends InodeKey {
   /** `--version-from` (and key), e.g. `content`. */
   source: string;
   /** The formula's name, e.g. `tilestamp-content-2/columns-64`. */
@@ -36,6 +42,8 @@ export interface Remembered {
   version: string;
   tiles: number | undefined;
   bytes: number;
+  /** Tiles off the z/x/y grid, when counted: kept so /health still shows them after a restart. */
+  outsideGrid?: number;
 }
 
 interface Entry extends StateKey, Remembered {
@@ -44,7 +52,7 @@ interface Entry extends StateKey, Remembered {
 }
 
 /** The key of a file from a `bigint: true` stat (nanosecond times are only exact as bigints). */
-export function fileKeyOf(stats: BigIntStats): FileKey {
+export function inodeKeyOf(stats: BigIntStats): InodeKey {
   return {
     dev: String(stats.dev),
     ino: String(stats.ino),
@@ -73,6 +81,8 @@ export class VersionState {
   #writing: Promise<void> = Promise.resolve();
   #pending: Entry[] = [];
   #disabled = false;
+  /** Why the state file was last ignored: the same reason is not warned about twice. */
+  #ignored: string | undefined;
 
   constructor(
     readonly dir: string,
@@ -84,7 +94,9 @@ export class VersionState {
   async lookup(key: StateKey): Promise<Remembered | undefined> {
     this.#entries ??= await this.#read();
     const entry = this.#entries.find((e) => sameKey(e, key));
-    return entry === undefined ? undefined : { version: entry.version, tiles: entry.tiles, bytes: entry.bytes };
+    if (entry === undefined) return undefined;
+    const { version, tiles, bytes, outsideGrid } = entry;
+    return { version, tiles, bytes, ...(outsideGrid !== undefined && { outsideGrid }) };
   }
 
   /**
@@ -92,7 +104,15 @@ export class VersionState {
    * Versions remembered while a write is under way go out together in the next one.
    */
   remember(key: StateKey, value: Remembered): Promise<void> {
-    this.#pending.push({ ...pick(key), version: value.version, tiles: value.tiles, bytes: value.bytes, at: this.now() });
+    const { version, tiles, bytes, outsideGrid } = value;
+    this.#pending.push({
+      ...pick(key),
+      version,
+      tiles,
+      bytes,
+      ...(outsideGrid !== undefined && { outsideGrid }),
+      at: this.now(),
+    });
     this.#writing = this.#writing.then(() => this.#write());
     return this.#writing;
   }
@@ -104,15 +124,21 @@ export class VersionState {
     // and version source: a newer computation replaces the older.
     const onDisk = await this.#read();
     const same = (a: Entry, b: Entry) => a.dev === b.dev && a.ino === b.ino && a.source === b.source;
-    const entries = [...onDisk.filter((e) => !fresh.some((f) => same(e, f))), ...fresh]
+    let entries = [...onDisk.filter((e) => !fresh.some((f) => same(e, f))), ...fresh]
       .sort((a, b) => b.at - a.at)
       .slice(0, STATE_ENTRIES_LIMIT);
+    let text = `${JSON.stringify({ format: FORMAT, entries })}\n`;
+    // Only long metadata keys or versions could take 10,000 entries past the cap: drop the oldest.
+    while (Buffer.byteLength(text) > STATE_FILE_MAX_BYTES) {
+      entries = entries.slice(0, Math.floor(entries.length * 0.9));
+      text = `${JSON.stringify({ format: FORMAT, entries })}\n`;
+    }
     this.#entries = entries;
     const path = join(this.dir, STATE_FILE);
     const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true });
-      await writeFile(temporary, `${JSON.stringify({ format: FORMAT, entries })}\n`);
+      await writeFile(temporary, text);
       await rename(temporary, path);
     } catch (error) {
       await rm(temporary, { force: true }).catch(() => {});
@@ -124,22 +150,53 @@ export class VersionState {
     }
   }
 
+  /** The entries on disk: none when there is no file, or one that is too big, corrupt or foreign. */
   async #read(): Promise<Entry[]> {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = await readFile(join(this.dir, STATE_FILE), 'utf8');
+      const handle = await open(join(this.dir, STATE_FILE), 'r');
+      try {
+        text = await readCapped(handle, STATE_FILE_MAX_BYTES);
+      } finally {
+        await handle.close();
+      }
     } catch {
       return [];
     }
     try {
+      if (text === undefined) throw new Error(`larger than ${STATE_FILE_MAX_BYTES} bytes, the most a state file may have`);
       const parsed = JSON.parse(text) as { format?: unknown; entries?: unknown };
       if (parsed.format !== FORMAT || !Array.isArray(parsed.entries)) throw new Error(`not a ${FORMAT} file`);
+      this.#ignored = undefined;
       return parsed.entries.filter(isEntry);
     } catch (error) {
-      this.logger.warn({ stateDir: this.dir, reason: messageOf(error) }, 'state file ignored: every version is computed again');
+      const reason = messageOf(error);
+      // Read again before each write: the same bad file is warned about once.
+      if (reason !== this.#ignored) {
+        this.logger.warn({ stateDir: this.dir, reason }, 'state file ignored: every version is computed again');
+      }
+      this.#ignored = reason;
       return [];
     }
   }
+}
+
+/**
+ * The file's text, read asynchronously, or undefined when it holds more than `limit` bytes: a
+ * file that grows after its size was seen is still never read past the limit.
+ */
+async function readCapped(handle: FileHandle, limit: number): Promise<string | undefined> {
+  const { size } = await handle.stat();
+  if (size > limit) return undefined;
+  const buffer = Buffer.allocUnsafe(size + 1);
+  let length = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+    if (length === buffer.length) return length > limit ? undefined : readCapped(handle, limit);
+  }
+  return buffer.toString('utf8', 0, length);
 }
 
 function pick(key: StateKey): StateKey {
@@ -155,6 +212,7 @@ function isEntry(value: unknown): value is Entry {
     /^[A-Za-z0-9._-]{1,128}$/.test(e.version) &&
     (e.tiles === undefined || e.tiles === null || typeof e.tiles === 'number') &&
     typeof e.bytes === 'number' &&
+    (e.outsideGrid === undefined || (Number.isSafeInteger(e.outsideGrid) && (e.outsideGrid as number) >= 0)) &&
     typeof e.at === 'number'
   );
 }

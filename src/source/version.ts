@@ -9,6 +9,11 @@ export interface DigestResult {
   tiles: number | undefined;
   /** Bytes digested (tile bytes, or file bytes); 0 for a metadata version. */
   bytes: number;
+  /**
+   * Tiles in the version that lie off the z/x/y grid, so are never served; undefined when not
+   * counted (`--version-from file` or `metadata`: nothing reads the rows then).
+   */
+  outsideGrid?: number;
   /** True when taken from the state file instead of digested now. */
   remembered?: boolean;
 }

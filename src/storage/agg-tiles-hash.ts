@@ -15,24 +15,47 @@ const ROWS =
  * concatenated with no separator; a NULL is left out, as sqlite-hashes leaves it out. A file
  * without tiles gets the MD5 of the empty string. Files stamped by either tool agree.
  */
-export function aggTilesHash(db: Database): string {
+export function aggTilesHash(db: Database, onBytes?: (bytes: number) => void): string {
   const md5 = createHash('md5');
   for (const row of db.prepare(ROWS).iterate()) {
     for (const value of [row.z, row.x, row.y, row.data]) {
       if (value === null || value === undefined) continue;
       md5.update(typeof value === 'string' ? Buffer.from(value, 'utf8') : (value as Uint8Array));
     }
+    if (onBytes !== undefined && row.data instanceof Uint8Array) onBytes(row.data.byteLength);
   }
   return md5.digest('hex').toUpperCase();
 }
 
-/** Writes `hash` as the file's agg_tiles_hash, replacing any there (one transaction). */
+/**
+ * Runs `work` in one transaction: `write` takes the write lock first (BEGIN IMMEDIATE), so no
+ * other writer commits between what `work` reads and what it writes; otherwise one read
+ * transaction, so everything `work` reads comes from one snapshot of the file. Rolled back when
+ * `work` throws.
+ */
+export function inTransaction<T>(db: Database, mode: 'read' | 'write', work: () => T): T {
+  db.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+  let result: T;
+  try {
+    result = work();
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+  db.exec('COMMIT');
+  return result;
+}
+
+/**
+ * Writes `hash` as the file's agg_tiles_hash, replacing any there. The caller holds the write
+ * transaction in which the hash was computed (inTransaction).
+ */
 export function writeAggTilesHash(db: Database, hash: string): void {
   // Inlined rather than bound (the driver interface has no bound writes): only hex digits get here.
   if (!/^[0-9A-F]{32}$/.test(hash)) throw new Error(`not an MD5 in hex: ${hash}`);
   db.exec(
-    `BEGIN IMMEDIATE; DELETE FROM metadata WHERE name = '${AGG_TILES_HASH}'; ` +
-      `INSERT INTO metadata (name, value) VALUES ('${AGG_TILES_HASH}', '${hash}'); COMMIT;`,
+    `DELETE FROM metadata WHERE name = '${AGG_TILES_HASH}'; ` +
+      `INSERT INTO metadata (name, value) VALUES ('${AGG_TILES_HASH}', '${hash}');`,
   );
 }
 

@@ -1,3 +1,4 @@
+import { messageOf } from '../error-message.ts';
 import { type Metadata, parseMetadata } from './metadata.ts';
 import type { Database, SqliteDriver, Statement } from './sqlite.ts';
 
@@ -40,7 +41,6 @@ export class MbtilesFile {
 
   private constructor(
     readonly path: string,
-    readonly driver: SqliteDriver,
     db: Database,
   ) {
     this.#db = db;
@@ -66,7 +66,7 @@ export class MbtilesFile {
       throw new MbtilesError(`cannot open as SQLite: ${messageOf(error)}`, { cause: error });
     }
     try {
-      return new MbtilesFile(path, driver, db);
+      return new MbtilesFile(path, db);
     } catch (error) {
       db.close();
       if (error instanceof MbtilesError) throw error;
@@ -153,8 +153,4 @@ function asBytes(value: unknown): Buffer | undefined {
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   return undefined;
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { isWalFile, needsWriteAccess, walCopy } from './read-only-wal.ts';
+import { needsWalFallback, walCopy } from './read-only-wal.ts';
 import type { Database, Row, SqliteDriver, Statement } from './sqlite.ts';
 
 /**
@@ -14,7 +14,7 @@ export const betterSqliteDriver: SqliteDriver = {
     try {
       db.prepare('SELECT count(*) FROM sqlite_master').get(); // WAL mode shows only at the first read
     } catch (error) {
-      if (!needsWriteAccess(error) || !isWalFile(path)) return wrap(db); // the caller's reads report it
+      if (!needsWalFallback(error, path)) return wrap(db); // the caller's reads report it
       db.close();
       return wrap(openCopy(path));
     }

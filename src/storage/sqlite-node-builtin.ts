@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
-import { isWalFile, needsWriteAccess, walCopy } from './read-only-wal.ts';
+import { needsWalFallback, walCopy } from './read-only-wal.ts';
 import type { Database, Row, SqliteDriver, Statement } from './sqlite.ts';
 
 type Param = null | number | bigint | string | Uint8Array;
@@ -19,7 +19,7 @@ export const nodeSqliteDriver: SqliteDriver = {
     try {
       db.prepare('SELECT count(*) FROM sqlite_master').get(); // WAL mode shows only at the first read
     } catch (error) {
-      if (needsWriteAccess(error) && isWalFile(path)) {
+      if (needsWalFallback(error, path)) {
         db.close();
         db = openWithoutShm(path);
       }

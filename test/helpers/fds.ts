@@ -1,10 +1,10 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 
-/** Where this process's file descriptors point (tests run the server in-process). */
-export function openFiles(): string[] {
-  return readdirSync('/proc/self/fd').flatMap((fd) => {
+/** Where a process's file descriptors point: this one's (tests that run the server in-process), or `pid`'s. */
+export function openFiles(pid: number | 'self' = 'self'): string[] {
+  return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
     try {
-      return [readlinkSync(`/proc/self/fd/${fd}`)];
+      return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
     } catch {
       return [];
     }

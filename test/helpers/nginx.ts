@@ -33,52 +33,67 @@ function replaceOnce(text: string, pattern: RegExp, replacement: string): string
   return text.replace(pattern, replacement);
 }
 
+/** The distribution's main config, which reads conf.d/*.conf inside `http { }` (Debian's nginx package). */
+export const DISTRIBUTION_CONF = process.env.NGINX_MAIN_CONF ?? '/etc/nginx/nginx.conf';
+
+/**
+ * deploy/nginx/tilestamp.conf as the file's own header says to install it on Debian, in a folder
+ * of the test's own: the distribution's nginx.conf around it, the shipped file in its conf.d/,
+ * Debian's default site removed (an empty sites-enabled/). Of the shipped file only its three
+ * marked values change: the listen port, the upstream servers, the cache folder (tests run side
+ * by side). Of nginx.conf only what would touch the system's nginx: its pid, its logs, the two
+ * include folders, and temporary files kept in the test's folder.
+ */
+export function installLikeTheDocs(prefix: string, listen: string, upstreams: string[], sitesEnabled: string[] = []): string {
+  for (const sub of ['cache', 'temp', 'logs', 'conf.d', 'sites-enabled']) mkdirSync(join(prefix, sub));
+  let shipped = readFileSync(NGINX_CONF, 'utf8');
+  shipped = replaceOnce(shipped, /\/var\/cache\/nginx-tilestamp /, `${prefix}/cache `);
+  shipped = replaceOnce(shipped, /^ *server 127\.0\.0\.1:8080;$/m, upstreams.map((u) => `    server ${u};`).join('\n'));
+  shipped = replaceOnce(shipped, /^ *listen 80 default_server;$/m, `    listen ${listen} default_server;`);
+  writeFileSync(join(prefix, 'conf.d', 'tilestamp.conf'), shipped);
+  for (const [i, site] of sitesEnabled.entries()) writeFileSync(join(prefix, 'sites-enabled', `site-${i}`), site);
+  let main = readFileSync(DISTRIBUTION_CONF, 'utf8');
+  main = replaceOnce(main, /^\s*pid [^;]+;$/m, `pid ${prefix}/nginx.pid;`);
+  main = replaceOnce(main, /^\s*error_log [^;]+;$/m, `error_log ${prefix}/logs/error.log warn;`);
+  main = replaceOnce(main, /^\s*access_log [^;]+;$/m, 'access_log off;');
+  main = replaceOnce(main, /include \/etc\/nginx\/conf\.d\/\*\.conf;/, `include ${prefix}/conf.d/*.conf;`);
+  main = replaceOnce(main, /include \/etc\/nginx\/sites-enabled\/\*;/, `include ${prefix}/sites-enabled/*;`);
+  main = replaceOnce(
+    main,
+    /^http \{$/m,
+    `http {\n${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `\t${t}_temp_path ${prefix}/temp/${t};`).join('\n')}`,
+  );
+  const conf = join(prefix, 'nginx.conf');
+  writeFileSync(conf, main);
+  return conf;
+}
+
+/** `nginx -t` of a config: its stderr, and whether it passed. */
+export function testNginxConf(prefix: string, conf: string): { ok: boolean; output: string } {
+  try {
+    execFileSync(NGINX, ['-t', '-p', prefix, '-c', conf, '-g', 'daemon off; master_process off;'], { stdio: 'pipe' });
+    return { ok: true, output: '' };
+  } catch (error) {
+    return { ok: false, output: String((error as { stderr?: Buffer }).stderr ?? error) };
+  }
+}
+
 /**
  * Starts Debian's nginx as a caching reverse proxy in front of `upstreamPorts` (one or several
- * replicas), with deploy/nginx/tilestamp.conf: the cache key keeps the query string (so `?v=` is
- * part of it), the upstream's Cache-Control decides what is stored, and `X-Cache-Status` tells
- * what happened. Only the listen port, the upstream servers and the cache folder are this test's.
+ * replicas), installed like the docs say (`installLikeTheDocs`): the cache key keeps the query
+ * string (so `?v=` is part of it), the upstream's Cache-Control decides what is stored, and
+ * `X-Cache-Status` tells what happened.
  */
 export async function startCachingProxy(upstreamPorts: number | number[]): Promise<CachingProxy> {
   const prefix = tempDir('tilestamp-nginx-');
-  for (const sub of ['cache', 'temp', 'logs']) mkdirSync(join(prefix, sub));
   const port = await freePort();
-  let shipped = readFileSync(NGINX_CONF, 'utf8');
-  shipped = replaceOnce(shipped, /\/var\/cache\/nginx\/tilestamp /, `${prefix}/cache `);
-  shipped = replaceOnce(
-    shipped,
-    /^ *server 127\.0\.0\.1:8080;$/m,
-    [upstreamPorts]
-      .flat()
-      .map((p) => `    server 127.0.0.1:${p};`)
-      .join('\n'),
-  );
-  shipped = replaceOnce(shipped, /^ *listen 80;$/m, `    listen 127.0.0.1:${port};`);
-  const site = join(prefix, 'tilestamp.conf');
-  writeFileSync(site, shipped);
-  // What a distribution's /etc/nginx/nginx.conf provides around conf.d/, in the test's own folder.
-  const conf = join(prefix, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `daemon off;
-master_process off;
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/temp/body;
-  proxy_temp_path ${prefix}/temp/proxy;
-  fastcgi_temp_path ${prefix}/temp/fastcgi;
-  uwsgi_temp_path ${prefix}/temp/uwsgi;
-  scgi_temp_path ${prefix}/temp/scgi;
-  include ${site};
-}
-`,
-  );
-  execFileSync(NGINX, ['-t', '-q', '-p', prefix, '-c', conf], { stdio: 'pipe' });
-  const child: ChildProcess = spawn(NGINX, ['-p', prefix, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const upstreams = [upstreamPorts].flat().map((p) => `127.0.0.1:${p}`);
+  const conf = installLikeTheDocs(prefix, `127.0.0.1:${port}`, upstreams);
+  const checked = testNginxConf(prefix, conf);
+  if (!checked.ok) throw new Error(`nginx -t failed: ${checked.output}`);
+  const child: ChildProcess = spawn(NGINX, ['-p', prefix, '-c', conf, '-g', 'daemon off; master_process off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {

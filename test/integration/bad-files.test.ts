@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, execSql, REPO, removeDir, tempDir, truncatedCopy, writeBytes } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
 import { spawnServer } from '../helpers/process.ts';
+import { needsRoot } from '../helpers/root.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 interface Health {
@@ -169,12 +170,11 @@ describe('bad files', () => {
 });
 
 describe('an unreadable subfolder', () => {
-  const asRoot = process.getuid?.() === 0;
-
   // Root reads everything, so the server runs as root without the two capabilities that let it
   // (setpriv); the folder belongs to another user, as a volume's root-only lost+found does to it.
   // Unlike running as `nobody`, this works wherever the checkout is (a 0700 temp folder, /root).
-  it.runIf(asRoot)('is skipped with a log line while the rest is served (server without DAC override)', async () => {
+  it('is skipped with a log line while the rest is served (server without DAC override)', async (ctx) => {
+    needsRoot(ctx, 'the server runs as root without DAC override to meet a folder it cannot read');
     const folder = tempDir();
     try {
       copyFixture('world_cities.mbtiles', folder);
@@ -203,5 +203,81 @@ describe('an unreadable subfolder', () => {
     } finally {
       removeDir(folder);
     }
+  });
+});
+
+describe('what is not served is visible where people look', () => {
+  let folder: string;
+  let other: TestServer;
+  const index = async (url: string) => (await rawRequest(`${url}/`)).body.toString();
+  /** The rows of the index page's "Not served" table, as [file, state, reason] with entities decoded. */
+  const notServed = (html: string) =>
+    [
+      ...(/<table id="not-served">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '').matchAll(
+        /<tr><td>(.*?)<\/td><td>(.*?)<\/td><td>(.*?)<\/td><\/tr>/g,
+      ),
+    ].map((m) => m.slice(1, 4).map((cell) => cell.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)))));
+
+  beforeAll(async () => {
+    folder = tempDir();
+    copyFixture('world_cities.mbtiles', folder);
+    copyFixture('countries.mbtiles', folder, 'UPPER.MBTILES');
+    copyFixture('countries.mbtiles', folder, 'bad name.mbtiles');
+    copyFixture('countries.mbtiles', folder, '.staging.mbtiles'); // a writer's dotfile: not announced
+    mkdirSync(join(folder, 'sub', 'deeper'), { recursive: true });
+    copyFixture('countries.mbtiles', join(folder, 'sub'), 'one-deep.mbtiles');
+    copyFixture('countries.mbtiles', join(folder, 'sub', 'deeper'), 'two-deep.mbtiles');
+    copyFixture('world_cities.mbtiles', folder, 'busy.mbtiles');
+    writeBytes(join(folder, 'busy.mbtiles-journal'), 'a writer is at work'.repeat(100));
+    other = await startTestServer(folder);
+  });
+
+  afterAll(async () => {
+    await other?.close();
+    removeDir(folder);
+  });
+
+  it('/health lists every .mbtiles name (any case, any depth) that is not served, with its reason', async () => {
+    const health = json<{ tilesets: Record<string, { state: string }>; skipped: { name: string; reason: string }[] }>(
+      await rawRequest(`${other.url}/health`),
+    );
+    expect(Object.keys(health.tilesets).sort()).toEqual(['busy', 'sub/one-deep', 'world_cities']);
+    expect(health.skipped).toEqual([
+      { name: 'UPPER.MBTILES', reason: 'the extension must be .mbtiles in lower case' },
+      { name: 'bad name.mbtiles', reason: 'file name is not a valid id ([A-Za-z0-9._-])' },
+      { name: 'sub/deeper/two-deep.mbtiles', reason: 'too deep: only the data folder and its direct subfolders are served' },
+    ]);
+  });
+
+  it('the index page shows skipped and waiting files with their reasons', async () => {
+    expect(notServed(await index(other.url))).toEqual([
+      ['busy', 'waiting', 'hot journal beside the file'],
+      ['UPPER.MBTILES', 'skipped', 'the extension must be .mbtiles in lower case'],
+      ['bad name.mbtiles', 'skipped', 'file name is not a valid id ([A-Za-z0-9._-])'],
+      ['sub/deeper/two-deep.mbtiles', 'skipped', 'too deep: only the data folder and its direct subfolders are served'],
+    ]);
+  });
+
+  it('the index page shows each failed file with its reason', async () => {
+    const rows = notServed(await index(server.url));
+    for (const [id, reason] of BROKEN) {
+      const row = rows.find(([name]) => name === id);
+      expect(row?.[1], id).toBe('failed');
+      expect(row?.[2], id).toMatch(reason);
+    }
+    expect(rows.map(([name]) => name)).not.toContain('world_cities');
+  });
+
+  it('an empty data folder logs a warning at start; a folder with tilesets does not', async () => {
+    const empty = tempDir();
+    const nothing = await startTestServer(empty);
+    try {
+      const warnings = nothing.logs.filter((l) => l.level === 'warn' && l.message === 'no tilesets in the data folder');
+      expect(warnings.map((l) => l.fields.dataDir)).toEqual([empty]);
+    } finally {
+      await nothing.close();
+      removeDir(empty);
+    }
+    expect(other.logs.some((l) => l.message === 'no tilesets in the data folder')).toBe(false);
   });
 });

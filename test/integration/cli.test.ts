@@ -35,8 +35,10 @@ describe('tilestamp command line', () => {
   it.each([
     [['serve', '--port', 'abc'], /--port must be a whole number/],
     [['serve', '--port', '70000'], /--port must be a whole number/],
-    [['serve', '--bogus'], /Unknown option '--bogus'/],
-    [['serve', '--max-age', '-5'], /max-age/],
+    [['serve', '--bogus'], /^tilestamp: unknown option --bogus \(see tilestamp --help\)\n$/],
+    [['serve', '--prot', '9000'], /^tilestamp: unknown option --prot \(did you mean --port\?\) \(see tilestamp --help\)\n$/],
+    [['serve', '--max-age', '-5'], /^tilestamp: --max-age must be whole seconds from 0 to 31536000, got -5 /],
+    [['serve', '--cache-size', '-1'], /^tilestamp: --cache-size must be whole MiB from 0 to 1048576, got -1 /],
     [['serve', '--log-level', 'loud'], /--log-level must be one of/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['version'], /version needs at least one FILE/],
@@ -54,14 +56,17 @@ describe('tilestamp command line', () => {
     expect(run.stderr).toMatch(/--port must be a whole number.*eighty/);
   });
 
-  it('exits 1 with a clear message when the data folder does not exist', () => {
-    const run = cli(['serve', '--data', join(dir, 'nope'), '--port', '0', '--host', '127.0.0.1']);
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/data folder .*nope does not exist/);
+  it.each([['1'], ['2']])('exits 2 with one clear line when the data folder does not exist (--workers %s)', (workers) => {
+    const run = cli(['serve', '--data', join(dir, 'nope'), '--port', '0', '--host', '127.0.0.1', '--workers', workers]);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      `tilestamp: data folder ${join(dir, 'nope')} does not exist or is not a folder (see tilestamp --help)\n`,
+    );
   });
 
-  it('serves the folder and port given by TILESTAMP_* variables, and stops cleanly on SIGTERM', async () => {
-    const server = await spawnServer('node', [CLI, 'serve'], {
+  it('a bare `tilestamp` serves the folder and port given by TILESTAMP_* variables, and stops cleanly on SIGTERM', async () => {
+    const server = await spawnServer('node', [CLI], {
       TILESTAMP_DATA: dir,
       TILESTAMP_PORT: '0',
       TILESTAMP_HOST: '127.0.0.1',

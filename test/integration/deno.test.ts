@@ -1,10 +1,12 @@
-import { existsSync, renameSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, renameSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { copyFixture, gdalRaster, REPO, readStoredTiles, removeDir, tempDir, writeBytes } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
 import { holdExclusiveLock } from '../helpers/lock.ts';
 import { type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { renameCopyOver, rewriteInPlace, sha1 } from '../helpers/rewrite.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { openSse } from '../helpers/sse.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -21,6 +23,8 @@ beforeAll(async () => {
   copyFixture('countries.mbtiles', dir);
   copyFixture('world_cities.mbtiles', dir);
   gdalRaster(dir, 'raster.mbtiles', 'PNG');
+  cpSync(join(REPO, 'data', 'fonts'), join(dir, 'fonts'), { recursive: true });
+  cpSync(join(REPO, 'data', 'sprites'), join(dir, 'sprites'), { recursive: true });
   // `deno task start` as a user runs it, from the repository, on src/ as it is (no build step).
   deno = await spawnServer(DENO, ['task', '--quiet', 'start', '--data', dir, '--port', '0', '--host', '127.0.0.1'], {}, 120_000);
   node = await startTestServer(dir);
@@ -33,6 +37,34 @@ afterAll(async () => {
 });
 
 describe('under Deno', () => {
+  it('starts from the documented task without a warning, and remembers versions in its state dir', async () => {
+    await waitFor(() => deno.stdout.some((line) => JSON.parse(line).msg === 'ready'), 'ready');
+    // Only the Deno server has a state dir here (the Node one in this file has none).
+    const stateFile = join(process.env.XDG_CACHE_HOME as string, 'tilestamp', 'versions.json');
+    const ino = String(statSync(join(dir, 'countries.mbtiles')).ino);
+    const remembered = () =>
+      existsSync(stateFile) &&
+      (JSON.parse(readFileSync(stateFile, 'utf8')) as { entries: { ino: string }[] }).entries.some((e) => e.ino === ino);
+    await waitFor(remembered, 'the Deno server to write its state file');
+    expect(deno.stdout.filter((line) => (JSON.parse(line) as { level: number }).level >= 40)).toEqual([]);
+  });
+
+  it('answers the same font list, glyph ranges and sprites as Node, byte for byte', async () => {
+    const sprites = ['maki.json', 'maki.png', 'maki@2x.png', 'maki.sdf.json', 'maki.sdf@2x.png'].map((f) => `/sprites/${f}`);
+    for (const path of [
+      '/fonts.json',
+      '/fonts/Noto%20Sans%20Regular/0-255.pbf',
+      '/font/Noto%20Sans%20Regular/1024-1279',
+      ...sprites,
+    ]) {
+      const fromDeno = await rawRequest(`${deno.url}${path}`);
+      const fromNode = await rawRequest(`${node.url}${path}`);
+      expect(fromDeno.status, path).toBe(200);
+      expect(fromDeno.body.equals(fromNode.body), path).toBe(true);
+      expect(header(fromDeno, 'x-tilestamp-version')).toBe(header(fromNode, 'x-tilestamp-version'));
+    }
+  });
+
   it('reads the files with the node:sqlite driver', async () => {
     const health = json<{ driver: string; status: string }>(await rawRequest(`${deno.url}/health`));
     expect(health).toMatchObject({ driver: 'node:sqlite', status: 'ok' });
@@ -123,4 +155,80 @@ describe('under Deno', () => {
     const stored = readStoredTiles(join(dir, 'countries.mbtiles')).find((t) => t.z === 0)!;
     expect((await getGzip(`${deno.url}/tiles/countries/0/0/0.pbf`)).body.equals(stored.data)).toBe(true);
   });
+});
+
+describe('under Deno, never a wrong byte', () => {
+  it('a served file rewritten in place (mtime put back), then a file renamed over: 503, never the new bytes under the old version', async () => {
+    const own = tempDir();
+    const path = copyFixture('world_cities.mbtiles', own);
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    utimesSync(path, mtime, mtime);
+    const server = await spawnServer(
+      DENO,
+      ['task', '--quiet', 'start', '--data', own, '--port', '0', '--host', '127.0.0.1', '--no-watch'],
+      {},
+      120_000,
+    );
+    try {
+      const version = json<{ tilesets: Record<string, string> }>(await rawRequest(`${server.url}/api/tile-version`)).tilesets
+        .world_cities as string;
+      const { after } = rewriteInPlace(path);
+      renameCopyOver(writeBytes(join(tempDir(), 'bad.mbtiles'), 'not an MBTiles file'), path);
+      const ask = async () => {
+        const res = await getGzip(`${server.url}/tiles/world_cities/0/0/0.pbf?v=${version}`);
+        expect(sha1(res.body)).not.toBe(after);
+        expect(res.status).toBe(503);
+        expect(header(res, 'cache-control')).toBe('no-store');
+        expect(header(res, 'retry-after')).toBe('1');
+      };
+      for (let i = 0; i < 3; i++) await ask();
+      server.child.kill('SIGHUP'); // the rescan: the file renamed over is rejected
+      await waitFor(async () => {
+        const health = json<{ tilesets: Record<string, { rejected?: unknown }> }>(await rawRequest(`${server.url}/health`));
+        return health.tilesets.world_cities?.rejected !== undefined;
+      }, 'the rejection');
+      for (let i = 0; i < 3; i++) await ask();
+    } finally {
+      await server.stop();
+      removeDir(own);
+    }
+  }, 180_000);
+
+  it.each([
+    ['written in place during the digest: stays loading, not ready, then is taken', 'torn', { state: 'loading', ready: false }],
+    [
+      'locked during the digest (SQLITE_BUSY by its code): waiting, then taken',
+      'locked',
+      { state: 'waiting', reason: 'cannot be opened for now (locked by another process)' },
+    ],
+  ])(
+    'a file %s (node:sqlite, Deno worker threads)',
+    (_, scenario, during) => {
+      const own = tempDir();
+      try {
+        copyFixture('world_cities.mbtiles', own);
+        const out = execFileSync(
+          DENO,
+          [
+            'run',
+            '--allow-read',
+            '--allow-write',
+            '--allow-env',
+            '--allow-sys',
+            join(REPO, 'test/helpers/deno-digest-change.ts'),
+            own,
+            scenario,
+          ],
+          { encoding: 'utf8', timeout: 120_000 },
+        );
+        const result = JSON.parse(out.trim().split('\n').pop() as string);
+        expect(result.during).toMatchObject(during);
+        expect(result.after).toEqual({ state: 'ok', ready: true });
+        expect(result.outcomes).toEqual(['added']);
+      } finally {
+        removeDir(own);
+      }
+    },
+    180_000,
+  );
 });

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestPool } from '../../src/source/digest-pool.ts';
-import { loadMbtilesSource } from '../../src/source/mbtiles-source.ts';
+import { loadMbtilesSource, openValidated } from '../../src/source/mbtiles-source.ts';
 import { betterSqliteDriver } from '../../src/storage/sqlite-better.ts';
 import { copyFixture, execSql, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { expectedContentVersion, type RawTile, rawTile as tile, writeTilesFile } from '../helpers/tiles-file.ts';
@@ -74,23 +74,28 @@ describe('content version (tree over fixed key ranges)', () => {
     expect(one.tiles).toBeGreaterThan(100);
   });
 
-  it('loads with a version the caller already knows, digesting nothing (a closed pool would fail)', async () => {
-    const closed = new DigestPool({ threads: 1 });
-    await closed.close();
+  it('opens a file with what the primary of --workers found out, validating and digesting nothing', async () => {
     const path = fileOf(VECTOR);
-    await expect(loadMbtilesSource(betterSqliteDriver, 'test', path, undefined, { pool: closed })).rejects.toThrow(/closed/);
-    const source = await loadMbtilesSource(
-      betterSqliteDriver,
-      'test',
-      path,
-      { from: 'known', version: 'v-from-primary' },
-      { pool: closed },
-    );
-    source.close();
-    expect(source.version).toBe('v-from-primary');
-    await expect(
-      loadMbtilesSource(betterSqliteDriver, 'test', path, { from: 'known', version: '../x' }, { pool: closed }),
-    ).rejects.toThrow(/not URL-safe/);
+    const info = {
+      name: 'as told',
+      minzoom: 0,
+      maxzoom: 3,
+      bounds: [0, 0, 1, 1] as [number, number, number, number],
+      center: [0, 0, 0] as [number, number, number],
+    };
+    const source = openValidated(betterSqliteDriver, 'test', path, {
+      version: 'v-from-primary',
+      format: 'pbf',
+      info,
+      warnings: ['told'],
+    });
+    try {
+      expect([source.version, source.format, source.info, source.warnings]).toEqual(['v-from-primary', 'pbf', info, ['told']]);
+      expect(source.fileState.ino).toBe(statSync(path).ino);
+      expect(source.getTile(0, 0, 0)).toBeDefined();
+    } finally {
+      source.close();
+    }
   });
 
   it('refuses to digest another inode than the one named (a file renamed over meanwhile), and goes on working', async () => {

@@ -6,6 +6,7 @@ import { copyFixture, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { json, rawRequest } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { openSse, type SseEvent } from '../helpers/sse.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 interface VersionsEvent {
   version: string;
@@ -28,11 +29,6 @@ afterAll(async () => {
   await server?.close();
   removeDir(dir);
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-}
 
 const parse = (e: SseEvent) => JSON.parse(e.data) as VersionsEvent;
 
@@ -71,7 +67,7 @@ describe('GET /api/tile-version/events', () => {
   });
 
   it('sends one event per change to every one of many clients, then cleans up when they leave', async () => {
-    await waitFor(() => server.events.size === 0);
+    await waitFor(() => server.events.size === 0, 'the earlier tests’ streams to close');
     const clients = await Promise.all(Array.from({ length: 50 }, () => openSse(`${server.url}/api/tile-version/events`)));
     try {
       await Promise.all(clients.map((c) => c.until((events) => events.length >= 1)));
@@ -95,7 +91,6 @@ describe('GET /api/tile-version/events', () => {
     } finally {
       for (const client of clients) client.close();
     }
-    await waitFor(() => server.events.size === 0);
-    expect(server.events.size).toBe(0);
+    await waitFor(() => server.events.size === 0, 'every stream to be cleaned up');
   });
 });

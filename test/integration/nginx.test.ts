@@ -1,9 +1,16 @@
-import { copyFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, FIXTURES, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { header, json, type RawResponse, rawRequest } from '../helpers/http.ts';
-import { type CachingProxy, freePort, startCachingProxy } from '../helpers/nginx.ts';
+import {
+  type CachingProxy,
+  freePort,
+  installLikeTheDocs,
+  NGINX_CONF,
+  startCachingProxy,
+  testNginxConf,
+} from '../helpers/nginx.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -137,5 +144,27 @@ describe('behind nginx proxy_cache', () => {
       expect(header(res, 'cache-control')).toBe('no-cache');
       expect(res.body.equals(storedTile('countries-v2.mbtiles', 3, 4, 2))).toBe(true);
     }
+  });
+});
+
+describe('deploy/nginx/tilestamp.conf on a stock Debian nginx, installed as its header says', () => {
+  it('names a cache folder nginx can create there (it makes the last level only)', () => {
+    const path = /^proxy_cache_path (\S+) /m.exec(readFileSync(NGINX_CONF, 'utf8'))?.[1] as string;
+    expect(path).toMatch(/^\/var\/cache\//);
+    expect(existsSync(dirname(path)), `${dirname(path)} exists`).toBe(true);
+  });
+
+  it("with Debian's default site left enabled, nginx -t fails loudly rather than letting that site answer", async () => {
+    const prefix = tempDir('tilestamp-nginx-');
+    const port = await freePort();
+    const debianDefault = readFileSync('/etc/nginx/sites-available/default', 'utf8')
+      .replace(/^\s*listen \[::\]:80 default_server;$/m, '')
+      .replace(/^(\s*)listen 80 default_server;$/m, `$1listen 127.0.0.1:${port} default_server;`);
+    expect(debianDefault).toContain(`listen 127.0.0.1:${port} default_server;`);
+    const conf = installLikeTheDocs(prefix, `127.0.0.1:${port}`, [`127.0.0.1:${upstreamPort}`], [debianDefault]);
+    const checked = testNginxConf(prefix, conf);
+    removeDir(prefix);
+    expect(checked.ok).toBe(false);
+    expect(checked.output).toMatch(/a duplicate default server for 127\.0\.0\.1:\d+/);
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { copyFixture, execSql, FIXTURES, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { getGzip, json, rawRequest } from '../helpers/http.ts';
 import { type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { needsRoot } from '../helpers/root.ts';
 
 const DENO = join(REPO, 'node_modules/deno/deno');
 const DROPPED = '-dac_override,-dac_read_search';
@@ -38,8 +39,10 @@ async function expectServed(server: ServerProcess, data: string): Promise<void> 
 }
 
 // Root writes anywhere, so the servers run as root without the capabilities that let it.
-describe.runIf(process.getuid?.() === 0)('a WAL-mode file in a folder the server cannot write', () => {
-  it('is served under Node', async () => {
+describe('a WAL-mode file in a folder the server cannot write', () => {
+  const why = 'the server runs as root without DAC override to meet a folder it cannot write';
+  it('is served under Node', async (ctx) => {
+    needsRoot(ctx, why);
     const data = readOnlyFolderWithWalFile();
     const server = await spawnServer(
       'setpriv',
@@ -50,7 +53,8 @@ describe.runIf(process.getuid?.() === 0)('a WAL-mode file in a folder the server
     await expectServed(server, data);
   });
 
-  it('is served under Deno', async () => {
+  it('is served under Deno', async (ctx) => {
+    needsRoot(ctx, why);
     const data = readOnlyFolderWithWalFile();
     const server = await spawnServer(
       'setpriv',

@@ -29,6 +29,7 @@ import {
 } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
 import { spawnServer } from '../helpers/process.ts';
+import { rewriteInPlace, sha1 } from '../helpers/rewrite.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { openSse } from '../helpers/sse.ts';
 import { sleep, waitFor } from '../helpers/wait.ts';
@@ -201,9 +202,12 @@ describe('reload triggers', () => {
     const entry = (await health(server)).countries!;
     expect(entry).toMatchObject({ state: 'ok', version: before });
     expect(entry.rejected?.reason).toMatch(reason);
+    // The rename moved the served inode's ctime, as a rewrite in place would have: a tile not
+    // read before is not read from it any more (503, no-store) until a good file is taken.
     const tile = await getGzip(`${server.url}/tiles/countries/0/0/0.pbf?v=${before}`);
-    expect(tile.status).toBe(200);
-    expect(tile.body.equals(readStoredTiles(join(FIXTURES, 'countries.mbtiles')).find((t) => t.z === 0)!.data)).toBe(true);
+    expect(tile.status).toBe(503);
+    expect(header(tile, 'cache-control')).toBe('no-store');
+    expect(header(tile, 'retry-after')).toBe('1');
     expect(
       server.logs.some((l) => l.level === 'warn' && l.message === 'newer file rejected' && l.fields.serving === before),
     ).toBe(true);
@@ -394,6 +398,53 @@ describe('in-place overwrite', () => {
     const tile = await getGzip(`${server.url}/tiles/world_cities/0/0/0.pbf?v=${after}`);
     expect(tile.body.equals(changed)).toBe(true);
     expect(header(tile, 'x-tilestamp-version')).toBe(after);
+  });
+
+  it('rewritten in place (mtime put back), then renamed over: every tile is the one of the version it names (SHA-1)', async () => {
+    const { dir, server } = await setup([], { cacheBytes: 0 });
+    const target = join(dir, 'countries.mbtiles');
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    utimesSync(copyFixture('countries.mbtiles', dir), mtime, mtime);
+    await server.rescan('test');
+    const before = (await versionOf(server, 'countries')) as string;
+    const sums = (fixture: string) =>
+      new Map(readStoredTiles(join(FIXTURES, fixture)).map((t) => [`${t.z}/${t.x}/${t.y}`, sha1(t.data)]));
+    const byVersion = new Map([[before, sums('countries.mbtiles')]]);
+    const answers: { key: string; status: number; version?: string; sha1: string; cacheControl?: string }[] = [];
+    let done = false;
+    const client = (async () => {
+      for (let i = 0; !done && i < 20_000; i++) {
+        const z = i % 3;
+        const x = i % 2 ** z;
+        const y = (i >> 1) % 2 ** z;
+        const res = await getGzip(`${server.url}/tiles/countries/${z}/${x}/${y}.pbf`);
+        const key = `${z}/${x}/${2 ** z - 1 - y}`;
+        answers.push({
+          key,
+          status: res.status,
+          version: header(res, 'x-tilestamp-version'),
+          sha1: sha1(res.body),
+          cacheControl: header(res, 'cache-control'),
+        });
+      }
+    })();
+    await waitFor(() => answers.length >= 20, 'answers before the rewrite');
+    const { after } = rewriteInPlace(target);
+    renameOver('countries-v2.mbtiles', target);
+    await waitFor(async () => (await versionOf(server, 'countries')) !== before, 'the renamed file to be taken');
+    const next = (await versionOf(server, 'countries')) as string;
+    byVersion.set(next, sums('countries-v2.mbtiles'));
+    const counted = answers.length;
+    await waitFor(() => answers.length >= counted + 20, 'answers after the swap');
+    done = true;
+    await client;
+    const wrong = answers.filter(({ key, status, version, sha1: got, cacheControl }) => {
+      if (status === 503) return cacheControl !== 'no-store';
+      const want = byVersion.get(version ?? '')?.get(key);
+      return got === after || (status === 200 ? want !== got : status !== 204 || want !== undefined);
+    });
+    expect(wrong).toEqual([]);
+    expect(answers.filter((a) => a.version === next && a.status === 200).length).toBeGreaterThan(0);
   });
 
   it('never crashes, never answers 500, never passes off bytes of neither file as a tile', async () => {

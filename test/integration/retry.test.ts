@@ -7,6 +7,7 @@ import { copyFixture, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { json, rawRequest } from '../helpers/http.ts';
 import { holdExclusiveLock } from '../helpers/lock.ts';
 import { spawnServer } from '../helpers/process.ts';
+import { needsRoot } from '../helpers/root.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -84,10 +85,9 @@ describe('a transient failure at load (a lock held by another process)', () => {
 });
 
 describe('a data folder the server cannot read (and a file it cannot open)', () => {
-  const asRoot = process.getuid?.() === 0;
-
   // As in bad-files.test.ts: root without the two capabilities that let it read everything.
-  it.runIf(asRoot)('reports it in /health and /ready, logs one error, and serves the files once readable', async () => {
+  it('reports it in /health and /ready, logs one error, and serves the files once readable', async (ctx) => {
+    needsRoot(ctx, 'the server runs as root without DAC override to meet a folder it cannot read');
     const parent = tempDir();
     cleanups.push(() => removeDir(parent));
     const data = join(parent, 'data');

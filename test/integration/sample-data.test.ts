@@ -22,11 +22,10 @@ afterAll(async () => {
   removeDir(work);
 });
 
-/** The XYZ tiles a file holds on the grid, from its TMS rows (GDAL also writes rows off it). */
-const tilesOf = (file: string) =>
-  readStoredTiles(join(DATA, file))
-    .filter((t) => t.x >= 0 && t.x < 2 ** t.z && t.y >= 0 && t.y < 2 ** t.z)
-    .map((t) => ({ z: t.z, x: t.x, y: 2 ** t.z - 1 - t.y }));
+/** The XYZ tiles a file holds, from its TMS rows. */
+const tilesOf = (file: string) => readStoredTiles(join(DATA, file)).map((t) => ({ z: t.z, x: t.x, y: 2 ** t.z - 1 - t.y }));
+
+const MBTILES = readdirSync(DATA).filter((name) => name.endsWith('.mbtiles'));
 
 /** The tile and the pixel in it that show a place, at zoom `z` (Web Mercator, 256 px tiles). */
 function pixelAt(lng: number, lat: number, z: number) {
@@ -41,6 +40,18 @@ describe('the sample data in data/', () => {
   it('stays small: under 2 MB', () => {
     const bytes = readdirSync(DATA).reduce((sum, name) => sum + statSync(join(DATA, name)).size, 0);
     expect(bytes).toBeLessThan(2_000_000);
+  });
+
+  it('holds no tile off the z/x/y grid: every row can be served (and /health counts none)', async () => {
+    expect(MBTILES).toEqual(expect.arrayContaining(['countries.mbtiles', 'land.mbtiles']));
+    const { tilesets } = (await (await server.get('/health')).json()) as { tilesets: Record<string, { outside_grid?: number }> };
+    for (const name of MBTILES) {
+      const rows = readStoredTiles(join(DATA, name));
+      expect(rows.length, name).toBeGreaterThan(50);
+      const off = rows.filter((t) => !(t.z >= 0 && t.x >= 0 && t.y >= 0 && t.x < 2 ** t.z && t.y < 2 ** t.z));
+      expect(off.map((t) => `${t.z}/${t.x}/${t.y}`)).toEqual([]);
+      expect(tilesets[name.replace(/\.mbtiles$/, '')]?.outside_grid, name).toBe(0);
+    }
   });
 
   it('draws no polygon edge the long way round the world (rings cut at the antimeridian)', async () => {

@@ -60,10 +60,15 @@ const RUNTIMES: [string, () => Promise<ServerProcess>][] = [
 ];
 
 /** A GET whose body is read slowly enough that the answer is still in flight when the signal comes. */
-function slowGet(url: string, agent: Agent | false): Promise<{ status: number; bytes: Buffer; error?: string }> {
+function slowGet(
+  url: string,
+  agent: Agent | false,
+  onAnswer: () => void = () => {},
+): Promise<{ status: number; bytes: Buffer; error?: string }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const req = request(url, { agent, headers: { 'Accept-Encoding': 'gzip' } }, (res) => {
+      onAnswer();
       res.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         res.pause();
@@ -85,9 +90,10 @@ describe.each(RUNTIMES)('SIGTERM under %s', (_runtime, start) => {
     server = await start();
     const gone = exited();
     const started: Promise<{ status: number; bytes: Buffer; error?: string }>[] = [];
-    for (let i = 0; i < 50; i++) started.push(slowGet(`${server.url}/tiles/big/0/0/0.pbf`, false));
-    await waitFor(async () => true, 'nothing');
-    await new Promise((r) => setTimeout(r, 300)); // the requests reach the server (a start, not an absence)
+    let answering = 0;
+    for (let i = 0; i < 50; i++) started.push(slowGet(`${server.url}/tiles/big/0/0/0.pbf`, false, () => answering++));
+    // Every answer under way (its headers came; its 5 MiB body is read slowly) when the signal comes.
+    await waitFor(() => answering === 50, 'all 50 answers to be under way');
     process.kill(-(server.child.pid as number), 'SIGTERM');
     const answers = await Promise.all(started);
     expect(answers.map((a) => a.error ?? (a.bytes.equals(big) ? 'whole' : `cut at ${a.bytes.length}`))).toEqual(

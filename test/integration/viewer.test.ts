@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { CHROMIUM, launchChromium, mapSettled, watchPage } from '../helpers/browser.ts';
 import { copyFixture, execSql, gdalRaster, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { getGzip, header, json, rawRequest } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -35,32 +35,6 @@ let browser: Browser;
 
 const versions = async () =>
   json<{ tilesets: Record<string, string> }>(await rawRequest(`${server.url}/api/tile-version`)).tilesets;
-
-/** Every response the page got, and every error it reported. */
-function watchPage(page: Page) {
-  const seen = {
-    requests: [] as string[],
-    responses: [] as { url: string; status: number; type: string }[],
-    errors: [] as string[],
-  };
-  page.on('request', (r) => seen.requests.push(r.url()));
-  page.on('response', (r) => seen.responses.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] ?? '' }));
-  page.on('pageerror', (e) => seen.errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/favicon/.test(m.location().url)) seen.errors.push(m.text());
-  });
-  return seen;
-}
-
-const mapSettled = (page: Page) =>
-  page.waitForFunction(
-    () => {
-      const map = (window as unknown as { tilestampMap?: { loaded(): boolean; areTilesLoaded(): boolean } }).tilestampMap;
-      return map?.loaded() === true && map.areTilesLoaded();
-    },
-    null,
-    { timeout: 30_000 },
-  );
 
 beforeAll(async () => {
   expect(existsSync(CHROMIUM), 'Debian chromium is installed (apt-get install chromium)').toBe(true);

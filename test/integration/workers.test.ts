@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, renameSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFiles } from '../helpers/fds.ts';
 import { copyFixture, FIXTURES, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { holdExclusiveLock } from '../helpers/lock.ts';
 import { type ServerProcess, spawnServer } from '../helpers/process.ts';
@@ -15,9 +16,11 @@ const V1 = tilesOf('countries.mbtiles');
 const V2 = tilesOf('countries-v2.mbtiles');
 
 interface Health {
+  status: string;
+  primary?: { tilesets: Record<string, unknown> };
   worker: { id: number; pid: number };
   workers: { id: number; pid: number; restarts: number }[];
-  tilesets: Record<string, { state: string; version?: string }>;
+  tilesets: Record<string, { state: string; version?: string; rejected?: unknown }>;
 }
 
 const DENO = join(REPO, 'node_modules/deno/deno');
@@ -31,20 +34,30 @@ const RUNTIMES: [string, (dir: string) => Promise<ServerProcess>][] = [
 let dir: string;
 let server: ServerProcess;
 
-function get(path: string, agent: Agent | false): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+interface Answer {
+  status: number;
+  headers: Record<string, unknown>;
+  body: Buffer;
+  /** The connection it came on: with keep-alive, always the same worker. */
+  socket: Socket;
+}
+
+/** A GET; fails with "no answer within 2 s" when neither an answer nor a closed connection came by then. */
+function get(path: string, agent: Agent | false): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(`${server.url}${path}`, { agent, headers: { 'Accept-Encoding': 'gzip' } }, (res) => {
       const chunks: Buffer[] = [];
+      const socket = res.socket; // gone from `res` once the answer has ended
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), socket }));
     });
     req.on('error', reject);
-    // A connection the primary handed to a worker just killed is never answered (Node's
-    // round-robin cluster): give up on it rather than hang the test.
-    req.setTimeout(2_000, () => req.destroy(new Error('no answer within 2 s')));
+    req.setTimeout(2_000, () => req.destroy(new Error(NO_ANSWER)));
     req.end();
   });
 }
+
+const NO_ANSWER = 'no answer within 2 s';
 
 /** /health by worker id, asked on fresh connections until both workers have answered (or 200 tries). */
 async function healthByWorker(): Promise<Map<number, Health>> {
@@ -72,6 +85,34 @@ async function healthOfEveryWorker(): Promise<Map<number, Health>> {
   return seen;
 }
 
+/** The samples of counters and histograms in a Prometheus text, by series (name and labels). */
+function monotonicSamples(text: string): Map<string, number> {
+  const kinds = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const series = line.slice(0, line.lastIndexOf(' '));
+    const name = series.split('{')[0] as string;
+    const family = name.replace(/_(bucket|sum|count)$/, '');
+    if (kinds.get(name) === 'counter' || kinds.get(family) === 'histogram') {
+      samples.set(series, Number(line.slice(line.lastIndexOf(' ') + 1)));
+    }
+  }
+  return samples;
+}
+
+/** Waits until worker `slot` answers /health from another process than `victim` (restarted after it died). */
+async function replaced(slot: number, victim: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const health = (await healthByWorker()).get(slot);
+      return health !== undefined && health.worker.pid !== victim;
+    },
+    `a new worker ${slot}`,
+    20_000,
+  );
+}
+
 const logged = (message: string) => server.stdout.filter((line) => line.includes(`"msg":"${message}"`));
 
 describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
@@ -97,12 +138,14 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
     expect(logged('tileset loaded')).toHaveLength(1);
   });
 
-  it('swaps a renamed file under load from several clients: no error, no foreign bytes, both workers on the new version within 1 s', async () => {
+  it('swaps a renamed file under load from several clients: no error, no foreign bytes, each worker moves to the new version once and never back', async () => {
     const before = (await healthOfEveryWorker()).values().next().value?.tilesets.countries?.version;
     const agent = new Agent({ keepAlive: true, maxSockets: 6 });
     const paths = [...V1.keys()];
     const problems: string[] = [];
     const versions = new Set<string>();
+    /** Per connection (so per worker), whether it has answered with the new version yet. */
+    const moved = new WeakSet<Socket>();
     let stop = false;
     const client = async (offset: number) => {
       for (let i = offset; !stop && i < offset + 50_000; i++) {
@@ -110,7 +153,13 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
         const res = await get(`/tiles/countries/${path}.pbf`, agent);
         const version = String(res.headers['x-tilestamp-version']);
         versions.add(version);
-        if (res.status !== 200 && res.status !== 204) problems.push(`${res.status} for ${path}`);
+        if (version !== before) moved.add(res.socket);
+        else if (moved.has(res.socket)) problems.push(`${path} under the old version after the new one on the same connection`);
+        // Between the rename and the swap, the replaced inode is not read (its ctime moved): a
+        // tile not in the worker's hot-tile cache answers 503, never kept by a cache.
+        const retryLater =
+          res.status === 503 && res.headers['cache-control'] === 'no-store' && res.headers['retry-after'] === '1';
+        if (res.status !== 200 && res.status !== 204 && !retryLater) problems.push(`${res.status} for ${path}`);
         if (res.status !== 200) continue;
         const expected = version === before ? V1.get(path) : V2.get(path);
         if (expected === undefined || !expected.equals(res.body)) problems.push(`foreign bytes for ${path} under ${version}`);
@@ -122,25 +171,18 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
     copyFileSync(join(FIXTURES, 'countries-v2.mbtiles'), staged);
     renameSync(staged, join(dir, 'countries.mbtiles'));
     await waitFor(() => logged('tileset swapped').length > 0, 'the primary to decide', 15_000);
-    const decided = Date.now();
     let after: string | undefined;
-    await waitFor(
-      async () => {
-        const workers = await healthByWorker();
-        const now = new Set([...workers.values()].map((h) => h.tilesets.countries?.version));
-        after = [...now][0];
-        return workers.size === 2 && now.size === 1 && after !== before;
-      },
-      'both workers on the new version',
-      1_000,
-    );
-    const switched = Date.now() - decided;
+    await waitFor(async () => {
+      const workers = await healthByWorker();
+      const now = new Set([...workers.values()].map((h) => h.tilesets.countries?.version));
+      after = [...now][0];
+      return workers.size === 2 && now.size === 1 && after !== before;
+    }, 'both workers on the new version');
     stop = true;
     await Promise.all(running);
     agent.destroy();
     expect(problems).toEqual([]);
     expect(versions).toEqual(new Set([before, after]));
-    expect(switched).toBeLessThan(1_000);
   });
 
   it('aggregates /metrics over the workers: every request counted once', async () => {
@@ -156,6 +198,62 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
     const text = (await get('/metrics', false)).body.toString();
     expect(metricOf(text) - start).toBe(20);
     expect(text).toContain('tilestamp_tilesets{state="ok"} 1');
+  });
+
+  it("/metrics counters never go back when a worker is restarted, and the fd limit is one process's", async () => {
+    for (let i = 0; i < 20; i++) await get('/ready', false);
+    const before = monotonicSamples((await get('/metrics', false)).body.toString());
+    expect(before.size).toBeGreaterThan(10);
+    const victim = (await healthOfEveryWorker()).get(2)?.worker.pid as number;
+    process.kill(victim, 'SIGKILL');
+    await replaced(2, victim);
+    const text = (await get('/metrics', false)).body.toString();
+    const after = monotonicSamples(text);
+    const wentBack = [...before].filter(([series, value]) => (after.get(series) ?? 0) < value);
+    expect(wentBack).toEqual([]);
+    const limit = readFileSync(`/proc/${server.child.pid}/limits`, 'utf8').match(/^Max open files\s+(\d+)/m)?.[1];
+    expect(text).toContain(`tilestamp_process_max_fds ${limit}\n`);
+  });
+
+  it('a worker stopped then killed under load: every client gets an answer or a closed connection within 2 s, and the primary keeps no descriptor', async () => {
+    const primary = server.child.pid as number;
+    // Sockets only: the listening one and one channel per worker (digest threads come and go).
+    const sockets = () => openFiles(primary).filter((file) => file.startsWith('socket:')).length;
+    const baseline = sockets();
+    const victim = (await healthOfEveryWorker()).get(2)?.worker.pid as number;
+    const crashes = logged('worker exited; restarting it').length;
+    let answered = 0;
+    let closed = 0;
+    const hung: string[] = [];
+    let stop = false;
+    const client = async () => {
+      while (!stop) {
+        try {
+          await get('/tiles/countries/0/0/0.pbf', false);
+          answered += 1;
+        } catch (error) {
+          if ((error as Error).message === NO_ANSWER) hung.push(`request ${answered + closed + hung.length}`);
+          else closed += 1; // the connection the killed worker had: closed, which a client can retry
+        }
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await waitFor(() => answered >= 100, 'the load to run');
+    // Stopped first, then killed: whatever is handed to it meanwhile (by the primary, under
+    // Node's round-robin) would be lost with it; the kernel's queue gives it to the other.
+    process.kill(victim, 'SIGSTOP');
+    const atStop = answered;
+    await waitFor(() => answered >= atStop + 20, 'the other worker to answer meanwhile');
+    process.kill(victim, 'SIGKILL');
+    const atKill = answered;
+    await waitFor(() => logged('worker exited; restarting it').length > crashes, 'the crash to be noticed');
+    await waitFor(() => answered >= atKill + 200, 'the load to go on');
+    await replaced(2, victim);
+    stop = true;
+    await Promise.all(clients);
+    expect(hung).toEqual([]);
+    // The new worker's channel replaces the old one: as many sockets as before, none left in CLOSE-WAIT.
+    await waitFor(() => sockets() <= baseline, `the primary's sockets back to ${baseline} (now ${sockets()})`);
   });
 
   // Node only, as the two below: under Deno a restarted worker was sometimes not seen answering
@@ -217,12 +315,91 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
     },
   );
 
-  it('on SIGTERM to the primary alone, every worker finishes and the group exits 0', async () => {
+  it('on SIGTERM to the primary alone, every worker finishes and the group exits 0, each saying why once', async () => {
     const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
     const pids = [...(await healthOfEveryWorker()).values()].map((h) => h.worker.pid);
     server.child.kill('SIGTERM');
     expect(await exited).toBe(0);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    expect(logged('listening')).toHaveLength(1); // said by the primary, for every worker
+    const stops = logged('shutting down: finishing requests in flight').map((line) => JSON.parse(line));
+    expect(stops.map((line) => [line.worker ?? 'primary', line.signal]).sort()).toEqual([
+      [1, 'SIGTERM'],
+      [2, 'SIGTERM'],
+      ['primary', 'SIGTERM'],
+    ]);
+  });
+});
+
+describe('--workers 2 while a newer file is rejected', () => {
+  beforeAll(async () => {
+    dir = tempDir();
+    copyFixture('countries.mbtiles', dir);
+    server = await (RUNTIMES[0] as (typeof RUNTIMES)[number])[1](dir);
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    removeDir(dir);
+  });
+
+  it("a worker restarted then, which cannot open the file the others serve, is not ready and shows the primary's view", async () => {
+    const served = (await healthOfEveryWorker()).get(2)?.tilesets.countries?.version;
+    const staged = join(dir, '.countries.tmp');
+    writeFileSync(staged, 'not an MBTiles file, renamed over the served one');
+    renameSync(staged, join(dir, 'countries.mbtiles'));
+    await waitFor(() => logged('newer file rejected').length > 0, 'the primary to reject the file', 15_000);
+    await waitFor(
+      async () => [...(await healthOfEveryWorker()).values()].every((h) => h.tilesets.countries?.rejected !== undefined),
+      'both workers to show the rejection',
+    );
+    const victim = (await healthOfEveryWorker()).get(1)?.worker.pid as number;
+    process.kill(victim, 'SIGKILL');
+    let restarted: Health | undefined;
+    await waitFor(
+      async () => {
+        restarted = (await healthByWorker()).get(1);
+        return restarted !== undefined && restarted.worker.pid !== victim && restarted.tilesets.countries?.state === 'waiting';
+      },
+      'a new worker 1 that has tried to open the file',
+      20_000,
+    );
+    expect(restarted?.status).toBe('degraded');
+    expect(restarted?.primary?.tilesets.countries).toMatchObject({
+      state: 'ok',
+      version: served,
+      rejected: { reason: expect.any(String) },
+    });
+    // Its /ready says so (503), while the other worker's is 200.
+    const ready = new Set<string>();
+    await waitFor(
+      async () => {
+        const res = await get('/ready', false);
+        ready.add(res.status === 200 ? '200' : `${res.status} ${res.body.toString()}`);
+        return ready.size >= 2;
+      },
+      `both workers' /ready (seen: ${[...ready]})`,
+    );
+    expect([...ready].sort()).toEqual(['200', expect.stringMatching(/^503 .*cannot open what the primary serves/)]);
+    // Never the new file's 404 or a 500: the old bytes under their version, or 503 + Retry-After.
+    for (let i = 0; i < 20; i++) {
+      const res = await get('/tiles/countries/0/0/0.pbf', false);
+      if (res.status === 200) expect(res.body.equals(V1.get('0/0/0') as Buffer)).toBe(true);
+      else expect([res.status, res.headers['retry-after']]).toEqual([503, expect.any(String)]);
+    }
+  });
+
+  it('serves again from every worker, and is ready, once a good newer file is taken', async () => {
+    const staged = join(dir, '.countries.tmp');
+    copyFileSync(join(FIXTURES, 'countries-v2.mbtiles'), staged);
+    renameSync(staged, join(dir, 'countries.mbtiles'));
+    await waitFor(
+      async () =>
+        [...(await healthOfEveryWorker()).values()].every((h) => h.status === 'ok' && h.tilesets.countries?.state === 'ok'),
+      'both workers to serve the new file',
+      20_000,
+    );
+    for (let i = 0; i < 10; i++) expect((await get('/ready', false)).status).toBe(200);
   });
 });
 

@@ -1,24 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { planSync, type TilesetSnapshot, type WorkerView } from '../../src/cluster/protocol.ts';
+import { planSync, type ServedFile, type TilesetSnapshot, type WorkerView } from '../../src/cluster/protocol.ts';
 
 const file = (ino: number, size = 100, mtimeMs = 1) => ({ ino, size, mtimeMs });
-const ok = (id: string, version: string, ino: number, extra: Partial<TilesetSnapshot> = {}): TilesetSnapshot =>
-  ({
-    state: 'ok',
-    id,
-    path: `/d/${id}.mbtiles`,
-    version,
-    file: file(ino),
-    loadedAt: '2026-01-01T00:00:00.000Z',
-    warnings: [],
-    ...extra,
-  }) as TilesetSnapshot;
+const SINCE = new Date('2026-01-01T00:00:00.000Z');
+const INFO = { name: 'x', minzoom: 0, maxzoom: 2, bounds: [-180, -85, 180, 85], center: [0, 0, 0] } as ServedFile['info'];
+const ok = (id: string, version: string, ino: number, served: Partial<ServedFile> = {}): TilesetSnapshot => ({
+  state: 'ok',
+  id,
+  path: `/d/${id}.mbtiles`,
+  source: { version, format: 'pbf', info: INFO, file: file(ino), ...served },
+  loadedAt: SINCE,
+  warnings: [],
+});
 const failed = (id: string): TilesetSnapshot => ({
   state: 'failed',
   id,
   path: `/d/${id}.mbtiles`,
   reason: 'broken',
-  since: '2026-01-01T00:00:00.000Z',
+  since: SINCE,
 });
 const loading = (id: string): TilesetSnapshot => ({ state: 'loading', id, path: `/d/${id}.mbtiles` });
 
@@ -46,13 +45,13 @@ describe('planSync: what a worker does to serve what the primary decided', () =>
     [
       'the same inode written in place (size or mtime moved)',
       view([['a', { state: 'ok', version: 'v1', ino: 7 }]]),
-      [{ ...ok('a', 'v1', 7), file: file(7, 100, 2) } as TilesetSnapshot],
+      [ok('a', 'v1', 7, { file: file(7, 100, 2) })],
       ['open a'],
     ],
     [
       'the same inode rewritten with size and mtime put back (only the ctime moved)',
       view([['a', { state: 'ok', version: 'v1', ino: 7 }]]),
-      [{ ...ok('a', 'v1', 7), file: { ...file(7), ctimeMs: 99 } } as TilesetSnapshot],
+      [ok('a', 'v1', 7, { file: { ...file(7), ctimeMs: 99 } })],
       ['open a'],
     ],
     ['a file that failed', view([['a', { state: 'ok', version: 'v1', ino: 7 }]]), [failed('a')], ['mark a']],

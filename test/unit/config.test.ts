@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Config, parseCommandLine, USAGE } from '../../src/config.ts';
+import { type Config, OPTIONS, parseCommandLine, USAGE } from '../../src/config.ts';
 
 const DEFAULTS: Config = {
   dataDir: './data',
@@ -16,6 +16,7 @@ const DEFAULTS: Config = {
   pollMs: 2000,
   settleMs: 500,
   cacheBytes: 64 * 1024 * 1024,
+  glyphCacheBytes: 32 * 1024 * 1024,
   workers: 1,
   shutdownTimeoutMs: 8000,
   maxEventStreams: 10_000,
@@ -84,6 +85,7 @@ describe('parseCommandLine: serve', () => {
     ['--shutdown-timeout', ['--shutdown-timeout', '2.5'], { shutdownTimeoutMs: 2500 }],
     ['--max-event-streams', ['--max-event-streams', '50'], { maxEventStreams: 50 }],
     ['--decode-memory in MiB', ['--decode-memory', '64'], { decodeMemory: 64 * 1024 * 1024 }],
+    ['--glyph-cache in MiB', ['--glyph-cache', '4'], { glyphCacheBytes: 4 * 1024 * 1024 }],
   ])('%s', (_name, argv, expected) => {
     expect(serveConfig(argv)).toEqual({ ...DEFAULTS, ...expected });
   });
@@ -161,7 +163,7 @@ describe('parseCommandLine: errors', () => {
     ['port 70000', ['--port', '70000'], {}, /--port.*70000/],
     ['port 65536', ['--port', '65536'], {}, /--port.*65536/],
     ['port -1 as --port=-1', ['--port=-1'], {}, /--port.*-1/],
-    ['port -1 as a separate argument', ['--port', '-1'], {}, /--port/],
+    ['port -1 as a separate argument', ['--port', '-1'], {}, /^--port must be a whole number from 0 to 65535, got -1$/],
     ['port 1.5', ['--port', '1.5'], {}, /--port/],
     ['port 1e3', ['--port', '1e3'], {}, /--port/],
     ['port with a space', ['--port', ' 80'], {}, /--port/],
@@ -187,7 +189,8 @@ describe('parseCommandLine: errors', () => {
     ['trust proxy given a value', ['--trust-proxy=false'], {}, /--trust-proxy/],
     ['empty --data', ['--data', ''], {}, /--data/],
     ['empty --host', ['--host='], {}, /--host/],
-    ['unknown flag', ['--bogus'], {}, /--bogus/],
+    ['unknown flag', ['--bogus'], {}, /^unknown option --bogus$/],
+    ['a flag misspelt', ['--prot', '9000'], {}, /^unknown option --prot \(did you mean --port\?\)$/],
     ['unknown short flag', ['-x'], {}, /-x/],
     ['unknown command', ['start'], {}, /unknown command "start"/],
     ['serve with an extra argument', ['serve', 'data'], {}, /unexpected argument "data"/],
@@ -202,9 +205,53 @@ describe('parseCommandLine: errors', () => {
     ['max event streams 0', ['--max-event-streams', '0'], {}, /--max-event-streams.*0/],
     ['max event streams text', [], { TILESTAMP_MAX_EVENT_STREAMS: 'lots' }, /--max-event-streams.*lots/],
     ['decode memory 0', ['--decode-memory', '0'], {}, /--decode-memory.*0/],
+    ['glyph cache with a unit', ['--glyph-cache', '32M'], {}, /--glyph-cache.*32M/],
     ['decode memory with a unit', ['--decode-memory', '256M'], {}, /--decode-memory.*256M/],
   ])('%s', (_name, argv, env, message) => {
     expect(parseError(argv, env)).toMatch(message);
+  });
+});
+
+/** Every option whose value is a number, with its range, read from the one table. */
+const NUMBER_OPTIONS = OPTIONS.flatMap((o) => (o.check && 'number' in o.check ? [[o.flag, o.check.number] as const] : []));
+
+describe('parseCommandLine: number ranges, from the OPTIONS table', () => {
+  it('covers every number option', () => {
+    expect(NUMBER_OPTIONS.map(([flag]) => flag)).toEqual([
+      'port',
+      'max-age',
+      'poll-interval',
+      'settle-ms',
+      'sse-heartbeat',
+      'cache-size',
+      'glyph-cache',
+      'workers',
+      'shutdown-timeout',
+      'max-event-streams',
+      'decode-memory',
+    ]);
+  });
+
+  it.each(NUMBER_OPTIONS)('--%s takes its smallest and largest value', (flag, { min, max }) => {
+    for (const value of [min, max]) expect(parseCommandLine([`--${flag}`, String(value)], {}).ok).toBe(true);
+  });
+
+  it.each(NUMBER_OPTIONS)('--%s refuses one past either end, naming the range', (flag, { min, max }) => {
+    for (const value of [min - 1, max + 1]) {
+      expect(parseError([`--${flag}`, String(value)])).toMatch(
+        new RegExp(`^--${flag} must be .*from ${min} to ${max}, got ${value}$`),
+      );
+    }
+  });
+
+  it.each(NUMBER_OPTIONS)('--%s -1 as two arguments gets the range message, not "ambiguous"', (flag, { min, max }) => {
+    const error = parseError([`--${flag}`, '-1']);
+    expect(error).not.toMatch(/ambiguous/);
+    expect(error).toMatch(new RegExp(`^--${flag} must be .*from ${min} to ${max}, got -1$`));
+  });
+
+  it('a dash that is not a number is still refused as a missing value', () => {
+    expect(parseError(['--data', '-x'])).toMatch(/--data/);
   });
 });
 
@@ -233,6 +280,11 @@ describe('parseCommandLine: other commands', () => {
       expect(parseCommandLine(argv, {})).toEqual({ ok: true, command: { name: 'help' } });
     },
   );
+
+  it('USAGE says a bare tilestamp serves', () => {
+    expect(USAGE).toMatch(/^ {2}tilestamp serve \[options\] /m);
+    expect(USAGE).toMatch(/^ {2}tilestamp \[options\] +the same: serve is the default, a bare `tilestamp` starts the server$/m);
+  });
 
   it('USAGE names both commands and every option with its environment variable', () => {
     for (const word of ['serve', 'version', '--data', '--port', '--public-url', '--trust-proxy', 'TILESTAMP_MAX_AGE', '--help']) {
@@ -280,6 +332,7 @@ describe('--state-dir', () => {
     [[], { HOME: '/home/ada', TILESTAMP_STATE_DIR: '/srv/state' }, '/srv/state'],
     [['--state-dir', '/flag/state'], { TILESTAMP_STATE_DIR: '/srv/state' }, '/flag/state'],
     [['--state-dir', ''], { HOME: '/home/ada' }, ''],
+    [[], { HOME: '/home/ada', TILESTAMP_STATE_DIR: '' }, ''],
   ])('%j with %j → %j', (argv, env, stateDir) => {
     expect(serveConfig(argv, env).stateDir).toBe(stateDir);
   });

@@ -13,6 +13,12 @@ import { REPO } from '../helpers/fixtures.ts';
 const FILE = join(REPO, 'deploy/kubernetes/tilestamp.yaml');
 const docs = parseAllDocuments(readFileSync(FILE, 'utf8')).map((d) => d.toJS() as { kind: string; [key: string]: unknown });
 const MODELS = { Deployment, Service, PersistentVolumeClaim, PodDisruptionBudget } as const;
+/** TILESTAMP_* variables the image sets (the run stage's ENV lines of the Dockerfile). */
+function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
+  const runStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  return Object.fromEntries([...runStage.matchAll(/\b(TILESTAMP_[A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+}
 const one = <K extends keyof typeof MODELS>(kind: K) => {
   const found = docs.filter((d) => d.kind === kind);
   expect(found, kind).toHaveLength(1);
@@ -52,6 +58,22 @@ describe('deploy/kubernetes/tilestamp.yaml', () => {
     const volume = pod.volumes!.find((v) => v.name === mount!.name);
     expect(volume?.persistentVolumeClaim).toEqual({ claimName: one('PersistentVolumeClaim').metadata!.name, readOnly: true });
     expect(pod.securityContext?.runAsUser).toBe(1000); // the image's user, who must be able to read the files
+  });
+
+  it('mounts a writable volume at the state dir the container uses (the root file system is read-only)', () => {
+    // What the container runs with: the image's environment (Dockerfile ENV), then the manifest's.
+    const parsed = parseCommandLine(container.args ?? [], { ...imageEnv(), ...env });
+    if (!parsed.ok || parsed.command.name !== 'serve') throw new Error('not a serve command');
+    const { stateDir } = parsed.command.config;
+    expect(stateDir).toBe(imageEnv().TILESTAMP_STATE_DIR);
+    expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
+    const mount = container.volumeMounts!.find((m) => m.mountPath === stateDir);
+    expect(mount, `a volume mounted at ${stateDir}`).toBeDefined();
+    expect(mount!.readOnly ?? false).toBe(false);
+    const volume = pod.volumes!.find((v) => v.name === mount!.name)!;
+    // Kept across container restarts in the pod, written by uid 1000 (emptyDir is writable by all).
+    expect(volume.emptyDir).toBeDefined();
+    expect(pod.securityContext?.fsGroup).toBe(1000);
   });
 
   it('readiness on /ready, liveness on /health, both on the served port', () => {

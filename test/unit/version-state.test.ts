@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { STATE_ENTRIES_LIMIT, STATE_FILE, type StateKey, VersionState } from '../../src/source/version-state.ts';
+import {
+  STATE_ENTRIES_LIMIT,
+  STATE_FILE,
+  STATE_FILE_MAX_BYTES,
+  type StateKey,
+  VersionState,
+} from '../../src/source/version-state.ts';
 import { removeDir, tempDir } from '../helpers/fixtures.ts';
 import { memoryLogger } from '../helpers/server.ts';
 
@@ -65,7 +71,55 @@ describe('VersionState', () => {
       'state file ignored: every version is computed again',
     ]);
     await state.remember(KEY, VALUE);
+    // The write reads the file again first: the same bad file is not warned about twice.
+    expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
     expect(await remembered(KEY)).toEqual(VALUE);
+  });
+
+  /** A well-formed state file holding KEY, padded with spaces to exactly `bytes` bytes. */
+  function paddedStateFile(bytes: number): string {
+    const text = JSON.stringify({ format: 'tilestamp-versions/1', entries: [{ ...KEY, ...VALUE, at: 1 }] });
+    return text.slice(0, -1) + ' '.repeat(bytes - text.length) + text.slice(-1);
+  }
+
+  it(`reads a state file of exactly ${STATE_FILE_MAX_BYTES} bytes`, async () => {
+    writeFileSync(join(dir, STATE_FILE), paddedStateFile(STATE_FILE_MAX_BYTES));
+    expect(await remembered(KEY)).toEqual(VALUE);
+  });
+
+  it('does not parse a state file past the cap: one warning naming it, and a good file written over it', async () => {
+    writeFileSync(join(dir, STATE_FILE), paddedStateFile(STATE_FILE_MAX_BYTES + 1));
+    const logger = memoryLogger();
+    const state = new VersionState(dir, logger);
+    expect(await state.lookup(KEY)).toBeUndefined();
+    await state.remember({ ...KEY, ino: '2' }, VALUE);
+    const warnings = logger.lines.filter((l) => l.level === 'warn');
+    expect(warnings.map((l) => [l.message, l.fields.reason])).toEqual([
+      [
+        'state file ignored: every version is computed again',
+        `larger than ${STATE_FILE_MAX_BYTES} bytes, the most a state file may have`,
+      ],
+    ]);
+    expect(readFileSync(join(dir, STATE_FILE)).length).toBeLessThan(1000);
+    expect(await remembered({ ...KEY, ino: '2' })).toEqual(VALUE);
+  });
+
+  it('keeps its own file under the cap, dropping the oldest entries, whatever the entries hold', async () => {
+    const source = `metadata:${'k'.repeat(1000)}`;
+    const entry = (i: number) => ({ ...KEY, source, ino: String(i).padStart(5, '0'), ...VALUE, at: 1_000_000 + i });
+    // As many entries as fit under the cap: one more does not.
+    const size = JSON.stringify(entry(0)).length + 1;
+    const count = Math.floor((STATE_FILE_MAX_BYTES - 100) / size);
+    const entries = Array.from({ length: count }, (_, i) => entry(i));
+    writeFileSync(join(dir, STATE_FILE), JSON.stringify({ format: 'tilestamp-versions/1', entries }));
+    await new VersionState(dir, memoryLogger(), () => 2_000_000).remember({ ...entry(count), ino: 'new' }, VALUE);
+    const written = readFileSync(join(dir, STATE_FILE));
+    expect(written.length).toBeLessThanOrEqual(STATE_FILE_MAX_BYTES);
+    const kept = (JSON.parse(written.toString()) as { entries: { ino: string }[] }).entries.map((e) => e.ino);
+    expect(kept[0]).toBe('new');
+    expect(kept).not.toContain('00000');
+    expect(kept).toContain(String(count - 1).padStart(5, '0'));
+    expect(await remembered({ ...KEY, source, ino: 'new' })).toEqual(VALUE);
   });
 
   it.each([
