@@ -82,7 +82,8 @@ export interface Decision {
  * - a writer beside it: a serving tileset keeps serving (its retry is set); anything else waits;
  * - a transient error: the same, with a retry after 1 s, 2 s, 4 s, … 60 s (warned on the first);
  * - invalid: a serving tileset stays, with the file `rejected`; anything else `failed`;
- * - the version that serves, from the same inode, still intact: `unchanged` (a touch);
+ * - the version that serves, from the same file (path, inode, size, times), its handle intact:
+ *   `unchanged`, the loaded handle discarded (a SIGHUP, a retry, a rejected file put back);
  * - anything else: taken (`added`, `swapped`, or `unchanged` when only the file moved).
  * A wait that first lasts longer than WAITING_TOO_LONG_MS is warned about once.
  */
