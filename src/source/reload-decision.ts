@@ -1,4 +1,4 @@
-import { backoff } from '../clock.ts';
+import { backoff } from '../backoff.ts';
 import type { MbtilesSource } from './mbtiles-source.ts';
 import type { TilesetEntry } from './registry.ts';
 import { type FileState, sameFile } from './snapshot.ts';
