@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO } from '../helpers/fixtures.ts';
+import { copyFixture, REPO, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { spawnServer } from '../helpers/process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The README is the one source: its commands are read from it here, never copied into the test.
@@ -53,12 +54,32 @@ describe('the README, run as written', () => {
   });
 
   it('the CLI lines: npx tilestamp --help lists the commands, version prints one line per file', async () => {
-    const block = shBlocks.find((lines) => lines.some((l) => l.startsWith('npx tilestamp ')));
+    const block = shBlocks.find((lines) => lines.some((l) => l.startsWith('npx tilestamp --help')));
     expect(block, 'a sh block of npx tilestamp lines').toBeDefined();
     const output = await bash(block as string[]);
     for (const command of ['serve', 'version', '--help']) expect(output).toMatch(new RegExp(`^  tilestamp ${command}`, 'm'));
     expect(output).toMatch(/^[0-9a-f]{16} {2}countries {2}data\/countries\.mbtiles$/m);
     expect(output).toMatch(/^[0-9a-f]{16} {2}land {2}data\/land\.mbtiles$/m);
+  });
+
+  it('your own tiles: the npx tilestamp serve line serves another folder', async () => {
+    const line = shBlocks.flat().find((l) => l.startsWith('npx tilestamp serve --data '));
+    expect(line, 'a npx tilestamp serve --data line').toBeDefined();
+    // The README's folder and port are examples: a temporary folder, and a free port.
+    const [command, comment] = (line as string).split(/\s+#\s*/);
+    expect(comment, 'the npm start alternative is named').toContain('npm start -- --data ');
+    const folder = (command as string).match(/--data (\S+)/)?.[1] as string;
+    const dir = tempDir();
+    copyFixture('countries.mbtiles', dir, 'my-roads.mbtiles');
+    const script = (command as string).replace(folder, dir).replace(/--port \d+/, '--port 0 --host 127.0.0.1');
+    const served = await spawnServer('bash', ['-c', `exec ${script}`]);
+    try {
+      const catalog = (await (await fetch(`${served.url}/catalog.json`)).json()) as { id: string }[];
+      expect(catalog.map((t) => t.id)).toEqual(['my-roads']);
+    } finally {
+      await served.stop();
+      removeDir(dir);
+    }
   });
 
   it('a viewer page gets its favicon instead of a 404', async () => {
