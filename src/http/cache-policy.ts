@@ -28,15 +28,23 @@ export const TILE_POLICIES: readonly TilePolicy[] = ['current', 'unversioned', '
 
 /**
  * What a tile request names and what is served now. The tile's own content hash is known here
- * (after the read), so a row that depends on it (a URL addressed by content hash, `?h=`) is one
- * more field in `requested` and one more case below.
+ * (after the read), so a URL addressed by content hash (`?h=`, from a hash manifest) is judged
+ * against the bytes themselves: when they are the bytes named, they can be kept forever whatever
+ * the tileset's version. A URL is immutable only when everything it names is what is served: an
+ * `h` that is not the current tile's hash (changed, removed, garbage, repeated) is `other`, and so
+ * is a request whose `h` matches but whose `v` (when it carries one too) is not current.
  */
 export function tilePolicy(
-  requested: { v: string | undefined },
+  requested: { v: string | undefined; h?: string | undefined },
   current: { version: string; hash?: string | undefined },
 ): TilePolicy {
-  if (requested.v === undefined) return 'unversioned';
-  return versionMatches(requested.v, current.version) ? 'current' : 'other';
+  const { v, h } = requested;
+  if (h !== undefined) {
+    const hashMatches = current.hash !== undefined && versionMatches(h, current.hash);
+    return hashMatches && (v === undefined || versionMatches(v, current.version)) ? 'current' : 'other';
+  }
+  if (v === undefined) return 'unversioned';
+  return versionMatches(v, current.version) ? 'current' : 'other';
 }
 
 /** The `Cache-Control` of each tile policy row. */
@@ -81,7 +89,9 @@ export function versionMatches(requested: string, current: string): boolean {
   return requested === current;
 }
 
-/** The `v` of a query: undefined when absent; a repeated `v` never matches (it becomes ''). */
+/**
+ * The `v` (or `h`) of a query: undefined when absent; a repeated one never matches (it becomes '').
+ */
 export function requestedVersion(v: string | string[] | undefined): string | undefined {
   if (v === undefined) return undefined;
   return Array.isArray(v) ? '' : v;
