@@ -9,6 +9,7 @@ import { compression } from './compression.ts';
 import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
 import { DEFAULT_MAX_EVENT_STREAMS, MAX_UNSENT_EVENT_BYTES, VersionEvents, versionDocument } from './events.ts';
+import { HashManifests, hashManifestHandler } from './hash-manifest-routes.ts';
 import { readOnlyMethods } from './methods.ts';
 import { Metrics } from './metrics.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
@@ -76,7 +77,8 @@ export function createApp({ registry, answers, config, logger, driver, recheck, 
   const router = new Router({ sensitive: true, strict: true });
   router.get('/', compressed, indexHandler(registry, config));
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
-  router.get('/tiles/*rest', compressJson, tilesHandler(registry, answers, config, recheck));
+  const manifests = hashManifestHandler(registry, new HashManifests());
+  router.get('/tiles/*rest', compressJson, manifests, tilesHandler(registry, answers, config, recheck));
   router.get('/styles/*rest', compressed, stylesHandler(registry, config, logger));
   const assets = new Assets();
   router.get('/viewer/*rest', compressed, viewerHandler(registry, config, assets));

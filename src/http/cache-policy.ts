@@ -11,6 +11,8 @@ export type CacheSubject =
   | { kind: 'status' }
   /** A static file (maplibre-gl, the client module), published with `v` = a digest of its bytes. */
   | { kind: 'asset'; requested: string | undefined; current: string }
+  /** A hash manifest, with the `v` the request carried, if any: immutable only for the current one. */
+  | { kind: 'manifest'; requested: string | undefined; current: string }
   /** The Server-Sent Events stream. */
   | { kind: 'events' }
   /** Any 4xx or 5xx that is not a missing tile. */
@@ -70,7 +72,9 @@ export function cacheControl(subject: CacheSubject, maxAge: number): string {
     case 'tile':
       return tileCacheControl(tilePolicy({ v: subject.requested }, { version: subject.current }), maxAge);
     case 'asset':
-      // Pages link assets with their digest; any other URL revalidates (ETag) every time.
+    case 'manifest':
+      // Pages link assets with their digest, TileJSON manifests with the version; any other URL
+      // revalidates (ETag) every time.
       return subject.requested !== undefined && versionMatches(subject.requested, subject.current)
         ? `public, max-age=${IMMUTABLE_MAX_AGE}, immutable`
         : 'no-cache';
