@@ -44,7 +44,7 @@ describe('parseManifestPath', () => {
 });
 
 describe('blockHashes', () => {
-  it('lists zooms z … z+4 below the block, and gives the loop a turn after every column', async () => {
+  it('lists zooms z … z+4 below the block, and gives the loop a turn after every 4 rows of a column', async () => {
     let turns = 0;
     const tiles = await blockHashes(everywhere('v1'), { z: 5, x: 1, y: 2 }, async () => {
       turns++;
@@ -53,7 +53,7 @@ describe('blockHashes', () => {
     expect(tiles['5/1/2']).toBe(tileHash({ data: Buffer.from('5/1/2') }));
     expect(tiles['9/31/47']).toBe(tileHash({ data: Buffer.from('9/31/47') }));
     expect(tiles['9/32/47']).toBeUndefined();
-    expect(turns).toBe(1 + 2 + 4 + 8 + 16);
+    expect(turns).toBe(1 + 2 + 4 + 8 * 2 + 16 * 4);
   });
 
   it('stops at the last zoom of the tileset', async () => {
