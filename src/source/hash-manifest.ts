@@ -53,7 +53,7 @@ export async function blockHashes(source: TileSource, block: Block, pause: Pause
       for (let from = y0; from < y0 + span; from += ROWS_PER_READ) {
         const to = Math.min(from + ROWS_PER_READ, y0 + span) - 1;
         for (const [y, hash] of read(z, x, from, to)) tiles[`${z}/${x}/${y}`] = hash;
-        if (!source.intact()) throw new SourceUnavailableError(`tileset ${source.id} is being overwritten in place`);
+        assertIntact(source);
         await pause();
       }
     }
@@ -92,8 +92,13 @@ function columnReader(serving: TileSource): ColumnReader {
       }
       return found.sort((a, b) => a[0] - b[0]);
     } catch (error) {
-      if (!source.intact()) throw new SourceUnavailableError(`tileset ${source.id} is being overwritten in place`);
+      assertIntact(source);
       throw readFailure(source.id, error);
     }
   };
+}
+
+/** Bytes read from a file being overwritten in place are no tile of either version. */
+function assertIntact(source: TileSource): void {
+  if (!source.intact()) throw new SourceUnavailableError(`tileset ${source.id} is being overwritten in place`);
 }
