@@ -20,8 +20,9 @@ export type CacheSubject =
 
 /**
  * The rows of the tile policy table: which `Cache-Control` a tile answer (or its missing-tile
- * answer) takes. `current`: the request names the version served now (immutable); `unversioned`:
- * no `v` (`--max-age`); `other`: a stale, future or garbage `v` (no-cache).
+ * answer) takes. `current`: the request names the version served now, or the tile's current
+ * content hash (immutable); `unversioned`: neither `v` nor `h` (`--max-age`); `other`: a stale,
+ * future or garbage `v`, or an `h` that is not the tile's hash now (no-cache).
  */
 export type TilePolicy = 'current' | 'unversioned' | 'other';
 
