@@ -1,7 +1,7 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFixture, readStoredTiles, removeDir, tempDir, writeDeduplicated } from '../helpers/fixtures.ts';
+import { copyFixture, execSql, readStoredTiles, removeDir, tempDir, writeDeduplicated } from '../helpers/fixtures.ts';
 import { getGzip, header, json, type RawResponse, rawRequest } from '../helpers/http.ts';
 import { solidPng, tileColour } from '../helpers/png.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -205,5 +205,26 @@ describe('GET /tiles/{id}/hashes/{z}/{x}/{y}.json', () => {
     const res = await rawRequest(`${server.url}/tiles/raster/6/7/4.png?h=${old.tiles['6/7/4']}`);
     expect(header(res, 'cache-control')).toBe('no-cache');
     expect(res.body.equals(solidPng([255, 0, 255], 4))).toBe(true);
+  });
+});
+
+describe('a file written in place', () => {
+  it('answers a manifest 503 with Retry-After, no-store, until a reload takes the file', async () => {
+    const own = tempDir();
+    const path = join(own, 'raster.mbtiles');
+    writeTilesFile(path, asTms(tiles), { format: 'png', minzoom: '0', maxzoom: '7' });
+    const quiet = await startTestServer(own); // no watching, no polling: nothing reloads behind the test
+    try {
+      expect((await rawRequest(`${quiet.url}/tiles/raster/hashes/5/3/2.json`)).status).toBe(200);
+      execSql(path, "UPDATE tiles SET tile_data = X'00' WHERE zoom_level = 0");
+      const res = await rawRequest(`${quiet.url}/tiles/raster/hashes/0/0/0.json`);
+      expect(res.status).toBe(503);
+      expect(header(res, 'retry-after')).toBe('1');
+      expect(header(res, 'cache-control')).toBe('no-store');
+      expect(res.body.toString()).not.toContain(own);
+    } finally {
+      await quiet.close();
+      removeDir(own);
+    }
   });
 });
