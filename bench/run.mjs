@@ -1,5 +1,5 @@
-// `npm run bench`: tilestamp side by side with a node:http ceiling, a Koa floor and
-// tileserver-gl-light, every server in its own process, driven from outside by wrk walking real
+// `npm run bench`: tilestamp side by side with a node:http ceiling, a Koa floor, a SQLite floor
+// and tileserver-gl-light, every server in its own process, driven from outside by wrk walking real
 // tile URLs at random. Alternating rounds, medians. Prints a markdown table, writes a JSON file.
 // Asserts nothing. Settings (environment): see README "Performance".
 import { execFileSync } from 'node:child_process';
@@ -150,6 +150,10 @@ async function benchSet(set) {
     }),
     koa: async () => ({
       ...(await startFloor('koa', set, paths, coords, contentType, settings.acceptEncoding, work)),
+      urls: ownUrls,
+    }),
+    sqlite: async () => ({
+      ...(await startFloor('sqlite', set, paths, coords, contentType, settings.acceptEncoding, work)),
       urls: ownUrls,
     }),
     'tilestamp-w2': async () => {

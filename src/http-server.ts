@@ -4,14 +4,14 @@ import process from 'node:process';
 import type { Config } from './config.ts';
 import { type App, type AppDeps, createApp } from './http/app.ts';
 import { installClientErrorHandler } from './http/client-errors.ts';
-import { tileEtag } from './http/etag.ts';
 import { gracefulClose } from './http/shutdown.ts';
+import { TileAnswers } from './http/tile-answer.ts';
 import type { Logger } from './log.ts';
 import { withCache } from './source/cached-source.ts';
 import { Registry } from './source/registry.ts';
 import { TileCache } from './source/tile-cache.ts';
 
-export interface HttpOptions extends Omit<AppDeps, 'registry' | 'cache'> {
+export interface HttpOptions extends Omit<AppDeps, 'registry' | 'answers' | 'cache'> {
   config: Config;
   logger: Logger;
   /** Log "listening" (default); a worker of `--workers N` leaves that to its primary, which says it once. */
@@ -36,8 +36,10 @@ export interface RunningHttp {
 export async function startHttp(options: HttpOptions): Promise<RunningHttp> {
   const { config, logger } = options;
   const cache = config.cacheBytes > 0 ? new TileCache(config.cacheBytes) : undefined;
-  const registry = new Registry(cache && ((source) => withCache(source, cache, (tile) => tileEtag(tile, false))));
-  const app = createApp({ ...options, registry, ...(cache && { cache }) });
+  const answers = new TileAnswers(config);
+  // Each source taken into service goes behind the cache, then has its answer headers built.
+  const registry = new Registry((source) => answers.prepare(cache ? withCache(source, cache) : source));
+  const app = createApp({ ...options, registry, answers, ...(cache && { cache }) });
   const server = createServer(app.koa.callback());
   installClientErrorHandler(server);
   const shutdown = gracefulClose(server);

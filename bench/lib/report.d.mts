@@ -18,8 +18,10 @@ export interface Summary {
 export interface Ratios {
   toCeiling?: number;
   toKoaFloor?: number;
+  toSqliteFloor?: number;
   toTileserverGl?: number;
   p99ToKoaFloor?: number;
+  p99ToSqliteFloor?: number;
 }
 export interface Row {
   key: string;

@@ -22,7 +22,7 @@ export function summarize(runs) {
   };
 }
 
-/** Ratios of each row of a data set to the ceiling, the Koa floor and tileserver-gl-light. */
+/** Ratios of each row of a data set to the ceiling, the Koa floor, the SQLite floor and tileserver-gl-light. */
 export function addRatios(rows) {
   const by = Object.fromEntries(rows.map((r) => [r.key, r.summary]));
   for (const row of rows) {
@@ -31,8 +31,10 @@ export function addRatios(rows) {
     row.ratios = {
       toCeiling: by.ceiling ? s.rps / by.ceiling.rps : undefined,
       toKoaFloor: by.koa ? s.rps / by.koa.rps : undefined,
+      toSqliteFloor: by.sqlite ? s.rps / by.sqlite.rps : undefined,
       toTileserverGl: by.tsgl ? s.rps / by.tsgl.rps : undefined,
       p99ToKoaFloor: by.koa ? s.p99Ms / by.koa.p99Ms : undefined,
+      p99ToSqliteFloor: by.sqlite ? s.p99Ms / by.sqlite.p99Ms : undefined,
     };
   }
 }
@@ -43,18 +45,18 @@ const x = (n, digits = 2) => (n === undefined ? '–' : `${n.toFixed(digits)} ×
 /** The markdown table: one block of rows per data set. */
 export function markdownTable(result) {
   const lines = [
-    '| data | server | req/s (median) | spread | p99 ms | × ceiling | × Koa floor | × tileserver-gl | p99 ÷ floor p99 | 304 req/s | RSS MB | cache hits |',
-    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
+    '| data | server | req/s (median) | spread | p99 ms | × ceiling | × Koa floor | × SQLite floor | × tileserver-gl | p99 ÷ Koa floor p99 | p99 ÷ SQLite floor p99 | 304 req/s | RSS MB | cache hits |',
+    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
   ];
   for (const set of result.sets) {
     if (set.error) {
-      lines.push(`| ${set.name} | all | ${set.error} | | | | | | | | | |`);
+      lines.push(`| ${set.name} | all | ${set.error} | | | | | | | | | | | |`);
       continue;
     }
     for (const row of set.rows) {
       const s = row.summary;
       if (s === undefined) {
-        lines.push(`| ${set.name} | ${row.label} | ${row.status ?? 'not measured'} | | | | | | | | | |`);
+        lines.push(`| ${set.name} | ${row.label} | ${row.status ?? 'not measured'} | | | | | | | | | | | |`);
         continue;
       }
       const r = row.ratios;
@@ -68,7 +70,7 @@ export function markdownTable(result) {
         row.cache === undefined ? '' : row.cache.ratio === undefined ? 'n/a' : `${(row.cache.ratio * 100).toFixed(1)} %`;
       lines.push(
         `| ${set.name} | ${row.label} | ${int(s.rps)}${errors} | ${spread} | ${s.p99Ms.toFixed(1)} | ${x(r.toCeiling)} | ${x(r.toKoaFloor)} | ` +
-          `${x(r.toTileserverGl, 1)} | ${x(r.p99ToKoaFloor)} | ${revalidate} | ${rss} | ${cache} |`,
+          `${x(r.toSqliteFloor)} | ${x(r.toTileserverGl, 1)} | ${x(r.p99ToKoaFloor)} | ${x(r.p99ToSqliteFloor)} | ${revalidate} | ${rss} | ${cache} |`,
       );
     }
   }

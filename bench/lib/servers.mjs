@@ -15,13 +15,14 @@ const READY_MS = 180_000;
 export const SERVERS = [
   { key: 'ceiling', label: 'node:http, bytes from memory (ceiling)' },
   { key: 'koa', label: 'Koa, one middleware, bytes from memory (Koa floor)' },
+  { key: 'sqlite', label: 'Koa, one middleware, one prepared statement, no cache (SQLite floor)' },
   { key: 'tilestamp', label: 'tilestamp, 1 worker' },
   { key: 'tilestamp-w2', label: 'tilestamp --workers 2' },
   { key: 'tsgl', label: 'tileserver-gl-light 5.6.0' },
 ];
 if (process.env.BENCH_BASELINE_CLI) {
   // Before and after a change in one run: another build of tilestamp, 1 worker.
-  SERVERS.splice(4, 0, { key: 'tilestamp-base', label: `tilestamp baseline (${process.env.BENCH_BASELINE_CLI}), 1 worker` });
+  SERVERS.splice(5, 0, { key: 'tilestamp-base', label: `tilestamp baseline (${process.env.BENCH_BASELINE_CLI}), 1 worker` });
 }
 
 /**
@@ -54,7 +55,7 @@ export async function tilestampPaths(port, id, coords) {
   return coords.map(([z, x, y]) => path.replace('{z}', z).replace('{x}', x).replace('{y}', y));
 }
 
-/** The node:http ceiling or the Koa floor over the same paths and bytes (`kind`: bare or koa). */
+/** The node:http ceiling, the Koa floor or the SQLite floor over the same paths and bytes (`kind`: bare, koa or sqlite). */
 export async function startFloor(kind, set, paths, coords, contentType, acceptEncoding, workDir) {
   const manifest = join(workDir, `${set.name}-floor.json`);
   const tiles = coords.map(([z, x, , row], i) => [paths[i], z, x, row]);

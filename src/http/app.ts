@@ -11,6 +11,7 @@ import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
 import { DEFAULT_MAX_EVENT_STREAMS, MAX_UNSENT_EVENT_BYTES, VersionEvents, versionDocument } from './events.ts';
 import { DEFAULT_GLYPH_CACHE_MIB, fontListHandler, glyphsHandler } from './font-routes.ts';
+import { HashManifests, hashManifestHandler } from './hash-manifest-routes.ts';
 import { readOnlyMethods } from './methods.ts';
 import { Metrics } from './metrics.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
@@ -19,12 +20,15 @@ import { spritesHandler } from './sprite-routes.ts';
 import { healthHandler, readyHandler } from './status-routes.ts';
 import { styleResources } from './style-resources.ts';
 import { stylesHandler } from './style-routes.ts';
+import type { TileAnswers } from './tile-answer.ts';
 import { fastTileMiddleware } from './tile-fast.ts';
 import { type Recheck, tilesHandler } from './tile-routes.ts';
 import { viewerHandler } from './viewer.ts';
 
 export interface AppDeps {
   registry: Registry;
+  /** The tile responder's prepared sources (the registry prepares each source it takes in). */
+  answers: TileAnswers;
   config: Config;
   logger: Logger;
   /** Name of the SQLite driver in use, shown by /health. */
@@ -60,7 +64,7 @@ export interface App {
  * The Koa application: middleware in the order they wrap each other, then the routes.
  * JSON and HTML are compressed for clients that accept it; tiles and the event stream never are.
  */
-export function createApp({ registry, config, logger, driver, recheck, cache, cluster }: AppDeps): App {
+export function createApp({ registry, answers, config, logger, driver, recheck, cache, cluster }: AppDeps): App {
   const koa = new Koa();
   koa.proxy = config.trustProxy;
   koa.silent = true; // errors are logged by errorMiddleware, not by Koa's default printer
@@ -95,7 +99,8 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
     indexHandler(registry, config, () => fonts.names()),
   );
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
-  router.get('/tiles/*rest', compressJson, tilesHandler(registry, config, recheck));
+  const manifests = hashManifestHandler(registry, new HashManifests());
+  router.get('/tiles/*rest', compressJson, manifests, tilesHandler(registry, answers, config, recheck));
   router.get(
     '/styles/*rest',
     compressed,
@@ -119,7 +124,7 @@ export function createApp({ registry, config, logger, driver, recheck, cache, cl
   router.get('/metrics', (ctx) => metrics.handler(ctx, cluster?.metrics));
   // Building a log object per request costs the hot path dearly: only at debug.
   if (config.logLevel === 'debug') koa.use(requestLogMiddleware(logger));
-  koa.use(fastTileMiddleware(registry, config, metrics));
+  koa.use(fastTileMiddleware(registry, answers, metrics));
   koa.use(metrics.middleware());
   koa.use(corsMiddleware(config.corsOrigin));
   koa.use(cacheMiddleware(config.maxAge));

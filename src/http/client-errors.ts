@@ -1,5 +1,6 @@
 import { type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { errorAnswer } from './errors.ts';
 
 /** The status Node's own handler would pick for a request its parser refused. */
 function statusOf(error: NodeJS.ErrnoException): number {
@@ -9,9 +10,10 @@ function statusOf(error: NodeJS.ErrnoException): number {
 }
 
 /**
- * Answers requests Node's HTTP parser rejects (malformed, headers too large, too slow) the way
- * every other error is answered: the JSON error body and `Cache-Control: no-store`, so no cache
- * keeps them. Node's default handler sends a bare status line without it.
+ * Answers requests Node's HTTP parser rejects (malformed, headers too large, too slow) with the
+ * error answer every other error gets (errorAnswer: the JSON body, `Cache-Control: no-store`, so
+ * no cache keeps them), written to the socket: there is no request for Koa to handle. Node's
+ * default handler sends a bare status line without it.
  */
 export function installClientErrorHandler(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -22,14 +24,11 @@ export function installClientErrorHandler(server: Server): void {
       return;
     }
     const status = statusOf(error);
-    const body = JSON.stringify({ error: (STATUS_CODES[status] ?? 'bad request').toLowerCase() });
+    const { headers, body } = errorAnswer(status, (STATUS_CODES[status] ?? 'bad request').toLowerCase());
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-        'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'Cache-Control: no-store\r\n' +
-        'Connection: close\r\n\r\n' +
-        body,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
 }

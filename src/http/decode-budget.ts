@@ -10,6 +10,17 @@ export const DECODE_WAIT_MS = 1_000;
 /** Seconds a client refused for want of room should wait before asking again. */
 const DECODE_RETRY_AFTER = 1;
 
+/** A stored tile that does not decompress (a corrupt stream, or larger than MAX_DECODED_BYTES). */
+export class TileDecodeError extends Error {
+  override name = 'TileDecodeError';
+  constructor(
+    readonly encoding: TileEncoding,
+    cause: unknown,
+  ) {
+    super((cause as Error)?.message ?? String(cause), { cause });
+  }
+}
+
 /** Bytes held from a DecodeBudget until released. */
 export interface Lease {
   /** Gives back what is not needed any more (the tile turned out smaller than reserved). */
@@ -96,7 +107,7 @@ export class DecodeBudget {
 /**
  * Decompresses a tile for `res` within the budget: 503 with Retry-After when no room came in
  * time; the bytes stay counted until the answer is sent or the client leaves. A tile that does
- * not decode (corrupt, or past MAX_DECODED_BYTES) rejects with the decoder's error.
+ * not decode (corrupt, or past MAX_DECODED_BYTES) rejects with a TileDecodeError.
  */
 export async function decodeWithinBudget(
   budget: DecodeBudget,
@@ -113,7 +124,7 @@ export async function decodeWithinBudget(
     decoded = await decompressTile(data, encoding);
   } catch (error) {
     lease.release();
-    throw error;
+    throw new TileDecodeError(encoding, error);
   }
   lease.shrink(decoded.length);
   // Already gone (the client left while the tile was decoded): no `close` will come any more.

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.ts';
+import { cacheControl } from './cache-policy.ts';
 
 /**
  * An expected failure with the status it maps to. `expose` messages are shown to the client;
@@ -21,28 +22,48 @@ export class HttpError extends Error {
   }
 }
 
+/** An error answer, whoever sends it: Koa (errorMiddleware), or a raw socket (client-errors.ts). */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
 /**
- * The one place errors become responses: a JSON body `{"error": …}` (the cache policy then
- * makes it `no-store`), `Retry-After` on 503. Expected errors stay quiet in the log; others are
- * logged.
+ * The one shape of every error answer: a JSON body `{"error": …}`, `Cache-Control: no-store`
+ * (the policy's error row), and `Retry-After` when a retry is worth it (503).
+ */
+export function errorAnswer(status: number, message: string, retryAfter?: number): ErrorAnswer {
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': cacheControl({ kind: 'error' }, 0),
+  };
+  if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);
+  return { status, headers, body: JSON.stringify({ error: message }) };
+}
+
+/**
+ * The one place errors become responses (errorAnswer). Expected errors stay quiet in the log;
+ * others are logged and answered as a bare 500.
  */
 export function errorMiddleware(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(404, 'not found');
+      // (A tile answer is written straight to the socket: `respond` false, nothing left to do.)
+      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) throw new HttpError(404, 'not found');
     } catch (error) {
       const known = error instanceof HttpError ? error : fromKoa(error);
       if (known === undefined) logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
       else if (known.logFields)
         logger[known.logLevel]({ ...known.logFields, status: known.status, path: ctx.path }, known.message);
-      const status = known?.status ?? 500;
-      ctx.status = status;
+      const answer = errorAnswer(known?.status ?? 500, known?.message ?? 'internal error', known?.retryAfter);
+      ctx.status = answer.status;
       ctx.remove('Content-Encoding');
       ctx.remove('ETag');
       ctx.remove('Vary');
-      ctx.body = { error: known?.message ?? 'internal error' };
-      if (known?.retryAfter !== undefined) ctx.set('Retry-After', String(known.retryAfter));
+      ctx.set(answer.headers);
+      ctx.body = answer.body;
       // An error is never cached as what was asked for, whatever the handler had declared.
       ctx.state.cache = undefined;
     }

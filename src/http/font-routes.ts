@@ -8,7 +8,7 @@ import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
 import { setCacheSubject } from './middleware.ts';
 import { notModified, sendDiscovery } from './respond.ts';
-import { VERSION_HEADER } from './tile-routes.ts';
+import { VERSION_HEADER } from './tile-answer.ts';
 
 /** Fonts one fontstack may name, at most. */
 export const MAX_FONTSTACK_FONTS = 16;

@@ -126,12 +126,12 @@ function registerCacheMetrics(prom: PromRegistry, cache: TileCache): void {
         this.inc(read());
       },
     });
-  counter('tilestamp_tile_cache_hits_total', 'Tile reads answered from the hot-tile cache', () => cache.hits);
-  counter('tilestamp_tile_cache_misses_total', 'Tile reads that went to the file', () => cache.misses);
+  counter('tilestamp_tile_cache_hits_total', 'Tile reads answered from the hot-tile cache', () => cache.stats().hits);
+  counter('tilestamp_tile_cache_misses_total', 'Tile reads that went to the file', () => cache.stats().misses);
   counter(
     'tilestamp_tile_cache_evictions_total',
     'Tiles dropped from the cache to stay within --cache-size',
-    () => cache.evictions,
+    () => cache.stats().evictions,
   );
   new Gauge({
     name: 'tilestamp_tile_cache_bytes',

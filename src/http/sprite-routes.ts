@@ -7,7 +7,7 @@ import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
 import { setCacheSubject } from './middleware.ts';
 import { notModified } from './respond.ts';
-import { VERSION_HEADER } from './tile-routes.ts';
+import { VERSION_HEADER } from './tile-answer.ts';
 
 /** Sheet names one sprite request may merge, at most. */
 export const MAX_SPRITE_NAMES = 64;

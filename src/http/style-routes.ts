@@ -8,7 +8,7 @@ import { requestBase, requireSource } from './lookup.ts';
 import { sendDiscovery } from './respond.ts';
 import { buildStyle, rewriteStyle } from './style.ts';
 import type { StyleResources } from './style-labels.ts';
-import { VERSION_HEADER } from './tile-routes.ts';
+import { VERSION_HEADER } from './tile-answer.ts';
 import { UserStyles } from './user-styles.ts';
 
 /** A user style's name: one plain segment, never hidden, so it cannot leave `data/styles/`. */

@@ -1,11 +1,11 @@
 import { MISSING, type TileCache } from './tile-cache.ts';
+import { tileHash } from './tile-hash.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 
 /**
  * A serving source with the hot-tile cache in front of it. A hit does no SQLite read, no hashing
  * and no fstat: the bytes were read (and checked intact) once, under this very instance, so they
- * are the bytes of the version it names. Each tile's ETag is computed once, when it is read
- * (`tagOf`, injected by the HTTP layer that owns the ETag rules).
+ * are the bytes of the version it names. Each tile's content hash is computed once, when it is read.
  */
 export class CachedTileSource implements TileSource {
   readonly #owner: number;
@@ -13,7 +13,6 @@ export class CachedTileSource implements TileSource {
   constructor(
     readonly inner: TileSource,
     readonly cache: TileCache,
-    readonly tagOf: (tile: Tile) => string,
   ) {
     this.#owner = cache.newOwner();
   }
@@ -36,7 +35,7 @@ export class CachedTileSource implements TileSource {
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached === MISSING ? undefined : cached;
     const tile = this.inner.getTile(z, x, y);
-    if (tile !== undefined) tile.etag = this.tagOf(tile);
+    if (tile !== undefined) tile.hash = tileHash(tile);
     this.cache.set(key, this.#owner, tile ?? MISSING);
     return tile;
   }
@@ -52,6 +51,6 @@ export class CachedTileSource implements TileSource {
 }
 
 /** Puts `source` behind the cache, once (a source already behind it is returned as it is). */
-export function withCache(source: TileSource, cache: TileCache, tagOf: (tile: Tile) => string): TileSource {
-  return source instanceof CachedTileSource ? source : new CachedTileSource(source, cache, tagOf);
+export function withCache(source: TileSource, cache: TileCache): TileSource {
+  return source instanceof CachedTileSource ? source : new CachedTileSource(source, cache);
 }

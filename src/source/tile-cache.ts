@@ -6,7 +6,7 @@ export type CachedTile = Tile | typeof MISSING;
 /** A hole in the tileset: cached too, so 204/404 answers skip SQLite as well. */
 export const MISSING = Symbol('missing tile');
 
-/** Bytes an entry costs beyond its tile data: the key, the entry object, the map slot. */
+/** Bytes an entry costs beyond its tile data: the key, the entry object, the map and ring slots. */
 const ENTRY_OVERHEAD = 160;
 
 /** Counters for /metrics; `bytes` and `entries` are what the cache holds now. */
@@ -19,11 +19,14 @@ export interface TileCacheStats {
 }
 
 interface Entry {
+  key: string;
   tile: CachedTile;
   size: number;
   owner: number;
   /** Asked for since it was (re)inserted: earns one more round before eviction. */
   used: boolean;
+  /** False once dropped (evicted, replaced, or its owner closed); the ring forgets it when the hand passes. */
+  live: boolean;
 }
 
 /**
@@ -34,19 +37,27 @@ interface Entry {
  * entries at once.
  *
  * Recency is kept the CLOCK way ("second chance"), an approximation of LRU that costs a hit
- * nothing but a flag: a Map keeps insertion order, eviction looks at the oldest entry, and one
- * that was asked for since it was inserted is moved to the young end instead of being dropped.
- * Re-inserting on every hit (exact LRU) cost the hot path more than the rest of its lookup.
+ * nothing but a flag: entries wait in a ring in insertion order, eviction looks at the oldest, and
+ * one that was asked for since it was inserted goes round to the young end instead of being
+ * dropped. The ring is an array with a moving head, so each eviction is O(1): a Map used as the
+ * queue (delete the oldest, iterate from the start) leaves deleted slots at its front that every
+ * later eviction walks over again, which made a miss-heavy walk several times slower than a read.
  */
 export class TileCache {
   readonly #entries = new Map<string, Entry>();
   /** A tile larger than this is served but not kept: one huge tile must not flush the cache. */
   readonly #maxEntryBytes: number;
+  /** Power-of-two capacity; the entries from #head on, #length of them, oldest first. */
+  #ring: (Entry | undefined)[] = new Array(1024);
+  #head = 0;
+  #length = 0;
+  /** Entries in the ring that are no longer live. */
+  #dead = 0;
   #bytes = 0;
   #nextOwner = 1;
-  hits = 0;
-  misses = 0;
-  evictions = 0;
+  #hits = 0;
+  #misses = 0;
+  #evictions = 0;
 
   constructor(readonly maxBytes: number) {
     this.#maxEntryBytes = Math.floor(maxBytes / 8);
@@ -60,10 +71,10 @@ export class TileCache {
   get(key: string): CachedTile | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) {
-      this.misses += 1;
+      this.#misses += 1;
       return undefined;
     }
-    this.hits += 1;
+    this.#hits += 1;
     entry.used = true;
     return entry.tile;
   }
@@ -72,40 +83,95 @@ export class TileCache {
     const size = ENTRY_OVERHEAD + key.length + (tile === MISSING ? 0 : tile.data.length);
     if (size > this.#maxEntryBytes) return;
     const previous = this.#entries.get(key);
-    if (previous !== undefined) {
-      this.#bytes -= previous.size;
-      this.#entries.delete(key);
-    }
-    this.#entries.set(key, { tile, size, owner, used: false });
+    if (previous !== undefined) this.#drop(previous);
+    const entry: Entry = { key, tile, size, owner, used: false, live: true };
+    this.#entries.set(key, entry);
+    this.#push(entry);
     this.#bytes += size;
     while (this.#bytes > this.maxBytes) this.#evictOne();
   }
 
   /** Drops the oldest entry not asked for since its last round; the others go round again. */
   #evictOne(): void {
-    for (const [oldest, entry] of this.#entries) {
-      this.#entries.delete(oldest);
-      if (entry.used) {
-        entry.used = false;
-        this.#entries.set(oldest, entry);
+    for (;;) {
+      const entry = this.#shift();
+      if (!entry.live) {
+        this.#dead -= 1;
         continue;
       }
+      if (entry.used) {
+        entry.used = false;
+        this.#push(entry);
+        continue;
+      }
+      this.#entries.delete(entry.key);
+      entry.live = false;
       this.#bytes -= entry.size;
-      this.evictions += 1;
+      this.#evictions += 1;
       return;
     }
   }
 
   /** Forgets every entry of one source instance (it closed: nobody can ask for them again). */
   dropOwner(owner: number): void {
-    for (const [key, entry] of this.#entries) {
-      if (entry.owner !== owner) continue;
-      this.#entries.delete(key);
-      this.#bytes -= entry.size;
-    }
+    for (const entry of this.#entries.values()) if (entry.owner === owner) this.#drop(entry);
+    if (this.#dead > this.#entries.size) this.#compact();
   }
 
   stats(): TileCacheStats {
-    return { hits: this.hits, misses: this.misses, evictions: this.evictions, bytes: this.#bytes, entries: this.#entries.size };
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: this.#evictions,
+      bytes: this.#bytes,
+      entries: this.#entries.size,
+    };
+  }
+
+  /** Takes a live entry out of the map at once; its ring slot is skipped when the hand gets there. */
+  #drop(entry: Entry): void {
+    this.#entries.delete(entry.key);
+    entry.live = false;
+    entry.tile = MISSING; // its bytes can be collected now, not when the hand passes
+    this.#bytes -= entry.size;
+    this.#dead += 1;
+  }
+
+  #push(entry: Entry): void {
+    if (this.#length === this.#ring.length) this.#resize(this.#ring.length * 2);
+    this.#ring[(this.#head + this.#length) & (this.#ring.length - 1)] = entry;
+    this.#length += 1;
+  }
+
+  /** The oldest entry of the ring; only called while it holds a live one (bytes over budget). */
+  #shift(): Entry {
+    const entry = this.#ring[this.#head] as Entry;
+    this.#ring[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (this.#ring.length - 1);
+    this.#length -= 1;
+    return entry;
+  }
+
+  /** Keeps only live entries, in order (after owners closed, the ring would otherwise hold their slots). */
+  #compact(): void {
+    const live: Entry[] = [];
+    for (let i = 0; i < this.#length; i++) {
+      const entry = this.#ring[(this.#head + i) & (this.#ring.length - 1)] as Entry;
+      if (entry.live) live.push(entry);
+    }
+    let capacity = 1024;
+    while (capacity < live.length) capacity *= 2;
+    this.#ring = new Array(capacity);
+    for (const [i, entry] of live.entries()) this.#ring[i] = entry;
+    this.#head = 0;
+    this.#length = live.length;
+    this.#dead = 0;
+  }
+
+  #resize(capacity: number): void {
+    const ring: (Entry | undefined)[] = new Array(capacity);
+    for (let i = 0; i < this.#length; i++) ring[i] = this.#ring[(this.#head + i) & (this.#ring.length - 1)];
+    this.#ring = ring;
+    this.#head = 0;
   }
 }

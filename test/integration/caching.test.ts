@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, readStoredTiles, removeDir, type StoredTile, tempDir, writeDeduplicated } from '../helpers/fixtures.ts';
@@ -217,9 +217,15 @@ describe('compression', () => {
     const plain = await rawRequest(url('/tiles/countries.json'));
     expect(header(plain, 'content-encoding')).toBeUndefined();
     expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
-    const br = await rawRequest(url('/catalog.json'), { headers: { 'Accept-Encoding': 'br' } });
-    expect(json(plain)).toBeTruthy();
+  });
+
+  it('compresses JSON with brotli for clients that take only br', async () => {
+    const plain = await rawRequest(url('/tiles/countries.json'));
+    const br = await rawRequest(url('/tiles/countries.json'), { headers: { 'Accept-Encoding': 'br' } });
     expect(br.status).toBe(200);
+    expect(header(br, 'content-encoding')).toBe('br');
+    expect(header(br, 'vary')).toMatch(/accept-encoding/i);
+    expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
   });
 
   it('never recompresses a tile, even one stored uncompressed', async () => {

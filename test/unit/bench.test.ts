@@ -26,15 +26,23 @@ describe('bench report', () => {
     expect(median(values)).toBe(expected);
   });
 
-  it('gives each row its ratios to the ceiling, the Koa floor and tileserver-gl-light, from the medians', () => {
+  it('gives each row its ratios to the ceiling, the Koa floor, the SQLite floor and tileserver-gl-light, from the medians', () => {
     const rows = [
       row('ceiling', [20_000, 40_000, 30_000], 2),
       row('koa', [20_000], 4),
+      row('sqlite', [10_000], 10),
       row('tilestamp', [16_000], 5),
       row('tsgl', [1_000], 50),
     ];
     addRatios(rows);
-    expect(rows[2]?.ratios).toEqual({ toCeiling: 16_000 / 30_000, toKoaFloor: 0.8, toTileserverGl: 16, p99ToKoaFloor: 1.25 });
+    expect(rows[3]?.ratios).toEqual({
+      toCeiling: 16_000 / 30_000,
+      toKoaFloor: 0.8,
+      toSqliteFloor: 1.6,
+      toTileserverGl: 16,
+      p99ToKoaFloor: 1.25,
+      p99ToSqliteFloor: 0.5,
+    });
     expect(rows[0]?.summary).toMatchObject({ rps: 30_000, minRps: 20_000, maxRps: 40_000 });
   });
 
