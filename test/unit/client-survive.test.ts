@@ -25,6 +25,7 @@ function fakeMap(version: string, pageTransform: Transform | null = null) {
       map._requestManager._transformRequestFn = fn;
     }),
     on() {},
+    once() {},
     off() {},
     transform: (url: string, type: string) => (map._requestManager._transformRequestFn as Transform)(url, type),
   };
