@@ -91,7 +91,8 @@ export async function runPrimary(
     if (!(entry.source instanceof MbtilesSource)) return undefined;
     const { source } = entry;
     const { ino, size, mtimeMs, ctimeMs } = source.fileState;
-    return { version: source.version, format: source.format, info: source.info, file: { ino, size, mtimeMs, ctimeMs } };
+    const file = { ino, size, mtimeMs, ctimeMs };
+    return { version: source.version, format: source.format, info: source.info, file, wal: source.walState };
   };
   const syncMessage = (): SyncMessage => ({
     type: 'tilestamp:sync',

@@ -1,4 +1,4 @@
-import { close, fstatSync, openSync, statSync } from 'node:fs';
+import { close, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { messageOf } from '../error-message.ts';
 import { flipY } from '../storage/coords.ts';
 import { MbtilesError, MbtilesFile, type TileRow } from '../storage/mbtiles.ts';
@@ -57,6 +57,8 @@ export const UNINDEXED_TILE_LIMIT = 10_000;
 interface Guard {
   fd: number;
   state: FileState;
+  /** For a WAL-mode file, its `-wal` as it was when opened (walIdentity); undefined in other modes. */
+  wal: string | undefined;
 }
 
 /**
@@ -92,6 +94,11 @@ export class MbtilesSource implements TileSource {
     return this.#guard.state;
   }
 
+  /** For a WAL-mode file, its `-wal` as it was when versioned (walIdentity); undefined in other modes. */
+  get walState(): string | undefined {
+    return this.#guard.wal;
+  }
+
   getTile(z: number, x: number, y: number): Tile | undefined {
     const yTms = flipY(z, y);
     let data: Buffer | undefined;
@@ -118,7 +125,10 @@ export class MbtilesSource implements TileSource {
     if (this.#closed) return false;
     // Whatever the link count: a rename over the file (or its deletion) moves its ctime exactly
     // as a rewrite that put the size and mtime back does, and the two cannot be told apart.
-    return sameIdentity(this.#guard.state, fstatSync(this.#guard.fd));
+    if (!sameIdentity(this.#guard.state, fstatSync(this.#guard.fd))) return false;
+    // A WAL-mode file takes a writer's commits into its -wal, which SQLite reads at once, while
+    // the file itself stays untouched until a checkpoint: the -wal must be as it was too.
+    return this.#guard.wal === undefined || walIdentity(this.#guard.state.path) === this.#guard.wal;
   }
 
   #assertIntact(): void {
@@ -257,7 +267,28 @@ function openGuard(path: string): Guard {
   return {
     fd,
     state: { path, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino, busy: false },
+    wal: inWalMode(fd) ? walIdentity(path) : undefined,
   };
+}
+
+/** Whether the file's header says WAL mode (read and write versions 2, bytes 18 and 19). */
+function inWalMode(fd: number): boolean {
+  const header = Buffer.alloc(20);
+  return readSync(fd, header, 0, 20, 0) === 20 && header[18] === 2 && header[19] === 2;
+}
+
+/**
+ * A `-wal` beside `path` as one string: '' when there is none or it is empty (nothing in it a
+ * reader would take), else its inode, size, mtime and ctime (any commit changes them).
+ */
+function walIdentity(path: string): string {
+  try {
+    const info = statSync(`${path}-wal`, { throwIfNoEntry: false });
+    return info === undefined || info.size === 0 ? '' : `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return code === 'ENOENT' ? '' : `unknown (${code})`;
+  }
 }
 
 function checkIndex(file: MbtilesFile, warnings: string[]): void {

@@ -1,0 +1,48 @@
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyFixture, execSql, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+// A WAL-mode file takes a writer's commits into its -wal; the file itself is not written until a
+// checkpoint. A reader sees those commits at once, so the served handle must notice the -wal.
+describe('a WAL-mode file committed to in place while it is served', () => {
+  for (const cacheBytes of [0, 64 * 1024 * 1024]) {
+    it(`never passes the writer's bytes off as the served version (cache ${cacheBytes} bytes)`, async () => {
+      const dir = tempDir();
+      cleanups.push(() => removeDir(dir));
+      const path = copyFixture('world_cities.mbtiles', dir);
+      execSql(path, 'PRAGMA journal_mode = WAL');
+      const server: TestServer = await startTestServer(dir, { cacheBytes });
+      cleanups.push(() => server.close());
+      const version = ((await (await server.get('/api/tile-version')).json()) as { tilesets: Record<string, string> }).tilesets
+        .world_cities as string;
+      const [stored, unasked] = readStoredTiles(path).filter((t) => t.z === 1);
+      if (stored === undefined || unasked === undefined) throw new Error('the fixture has two tiles at zoom 1');
+      const urlOf = (t: { z: number; x: number; y: number }) =>
+        `/tiles/world_cities/${t.z}/${t.x}/${2 ** t.z - 1 - t.y}.pbf?v=${version}`;
+      const url = urlOf(stored);
+      const before = await server.get(url, { headers: { 'accept-encoding': 'identity' } });
+      expect(before.status).toBe(200);
+      const original = Buffer.from(await before.arrayBuffer());
+
+      // A writer commits new bytes for that tile and keeps its connection open (no checkpoint).
+      const writer = new Database(path);
+      cleanups.push(() => void writer.close());
+      const update = writer.prepare('UPDATE tiles SET tile_data = ? WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?');
+      for (const t of [stored, unasked]) update.run(Buffer.from('not the served version'), t.z, t.x, t.y);
+
+      for (const other of [url, urlOf(unasked)]) {
+        const res = await server.get(other, { headers: { 'accept-encoding': 'identity' } });
+        const body = Buffer.from(await res.arrayBuffer());
+        if (res.status === 200 && other === url) expect(body.equals(original)).toBe(true);
+        expect(body.includes('not the served version')).toBe(false);
+        expect([200, 204, 503]).toContain(res.status);
+      }
+    });
+  }
+});
