@@ -243,6 +243,9 @@ function openGuarded(driver: SqliteDriver, path: string, acceptFreshCtime: boole
   try {
     if (!acceptFreshCtime && ctimeMayRepeat(guard.state, Date.now()))
       throw new FileChangedError('changed less than a second ago');
+    // Commits in a -wal are tiles the file's own key (the state file's) does not cover: a writer
+    // is not done; the file is taken once they are checkpointed into it.
+    if (guard.wal) throw new FileChangedError('a -wal with content beside the file');
     const file = MbtilesFile.open(driver, path);
     // Were the file renamed over between the two opens, SQLite would read another inode.
     if (statSync(path).ino !== guard.state.ino) {
@@ -279,12 +282,13 @@ function inWalMode(fd: number): boolean {
 
 /**
  * A `-wal` beside `path` as one string: '' when there is none or it is empty (nothing in it a
- * reader would take), else its inode, size, mtime and ctime (any commit changes them).
+ * reader would take), else its inode, size and mtime (a commit appends to it).
  */
 function walIdentity(path: string): string {
   try {
     const info = statSync(`${path}-wal`, { throwIfNoEntry: false });
-    return info === undefined || info.size === 0 ? '' : `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+    // Not the ctime: SQLite running as root chowns the -wal when it opens it, a reader too.
+    return info === undefined || info.size === 0 ? '' : `${info.ino}:${info.size}:${info.mtimeMs}`;
   } catch (error) {
     const code = (error as { code?: string }).code;
     return code === 'ENOENT' ? '' : `unknown (${code})`;

@@ -1,7 +1,11 @@
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadMbtilesSource } from '../../src/source/mbtiles-source.ts';
+import { VersionState } from '../../src/source/version-state.ts';
+import { betterSqliteDriver } from '../../src/storage/sqlite-better.ts';
 import { copyFixture, execSql, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { memoryLogger, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -45,4 +49,29 @@ describe('a WAL-mode file committed to in place while it is served', () => {
       }
     });
   }
+});
+
+describe('a WAL-mode file whose -wal holds commits', () => {
+  it('is not loaded under the version remembered for the file without them', async () => {
+    const dir = tempDir();
+    cleanups.push(() => removeDir(dir));
+    const path = copyFixture('world_cities.mbtiles', dir);
+    execSql(path, 'PRAGMA journal_mode = WAL');
+    const state = new VersionState(join(dir, 'state'), memoryLogger());
+    const first = await loadMbtilesSource(betterSqliteDriver, 'world_cities', path, undefined, { state });
+    first.close();
+    // Commits that stay in the -wal: the file itself (the state file's key) does not move.
+    const writer = new Database(path);
+    cleanups.push(() => void writer.close());
+    writer.pragma('wal_autocheckpoint = 0');
+    writer.prepare('UPDATE tiles SET tile_data = ? WHERE zoom_level = 1').run(Buffer.from('not the served version'));
+    const loaded = await loadMbtilesSource(betterSqliteDriver, 'world_cities', path, undefined, { state }).then(
+      (source) => {
+        source.close();
+        return source.version;
+      },
+      (error: Error) => `${error.name}: ${error.message}`,
+    );
+    expect(loaded).not.toBe(first.version);
+  });
 });
