@@ -19,7 +19,7 @@ interface Seen<T> {
 
 /**
  * The files of one folder (any depth) matching a pattern, each loaded by `load` and kept while
- * its identity (device, inode, size, mtime) holds. `scan()` looks again: an unchanged file costs
+ * its identity (device, inode, size, mtime, ctime) holds. `scan()` looks again: an unchanged file costs
  * one stat, a new or changed one is loaded before it is taken; one that fails to load is reported
  * (log, `problems()`) and never served, and the copy that loaded before keeps serving.
  * Scans never overlap; one asked for during a scan runs after it.
