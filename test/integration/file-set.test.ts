@@ -1,4 +1,5 @@
 import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileSet } from '../../src/fonts/file-set.ts';
@@ -27,5 +28,18 @@ describe('the files of a font or sprite folder', () => {
     expect([statSync(path).size, statSync(path).mtimeMs]).toEqual([before.size, before.mtimeMs]);
     expect(await files.scan()).toBe(true);
     expect(files.entries()).toEqual([['icon.svg', 'again']]);
+  });
+
+  it('say why one cannot be read without naming where the folder lies (/health shows it)', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    writeFileSync(join(dir, 'icon.svg'), 'first');
+    // As a file removed between the folder listing and its read, or one the server may not open.
+    const files = new FileSet(dir, /\.svg$/, (name) => readFile(join(dir, 'gone', name), 'utf8'), memoryLogger(), 'icon');
+    await files.scan();
+    const [problem] = files.problems();
+    expect(problem?.path).toBe('icon.svg');
+    expect(problem?.reason).toContain('ENOENT');
+    expect(problem?.reason).not.toContain(dir);
   });
 });
