@@ -91,8 +91,7 @@ export async function runPrimary(
     if (!(entry.source instanceof MbtilesSource)) return undefined;
     const { source } = entry;
     const { ino, size, mtimeMs, ctimeMs } = source.fileState;
-    const file = { ino, size, mtimeMs, ctimeMs };
-    return { version: source.version, format: source.format, info: source.info, file, wal: source.walState };
+    return { version: source.version, format: source.format, info: source.info, file: { ino, size, mtimeMs, ctimeMs } };
   };
   const syncMessage = (): SyncMessage => ({
     type: 'tilestamp:sync',

@@ -19,8 +19,6 @@ export interface ServedFile {
   info: TileSourceInfo;
   /** The file the version was derived from: a worker serves it under that version only if it opens the same. */
   file: FileIdentity;
-  /** For a WAL-mode file, its `-wal` then (MbtilesSource.walState): a commit since is another file. */
-  wal?: string | undefined;
 }
 
 /**

@@ -227,7 +227,7 @@ async function open(
     );
     return notYet('this worker cannot open the file yet; retrying');
   }
-  if (!sameIdentity(source.fileState, served.file) || source.walState !== served.wal) {
+  if (!sameIdentity(source.fileState, served.file)) {
     // Replaced since the primary digested it: not the file that has this version. Either the
     // primary's next decision follows, or (the newer file rejected) the served one is gone for
     // this worker, which only a newer good file ends.

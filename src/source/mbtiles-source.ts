@@ -94,11 +94,6 @@ export class MbtilesSource implements TileSource {
     return this.#guard.state;
   }
 
-  /** For a WAL-mode file, its `-wal` as it was when versioned (walIdentity); undefined in other modes. */
-  get walState(): string | undefined {
-    return this.#guard.wal;
-  }
-
   getTile(z: number, x: number, y: number): Tile | undefined {
     const yTms = flipY(z, y);
     let data: Buffer | undefined;

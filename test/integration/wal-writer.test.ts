@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadMbtilesSource } from '../../src/source/mbtiles-source.ts';
+import { loadMbtilesSource, openValidated } from '../../src/source/mbtiles-source.ts';
 import { VersionState } from '../../src/source/version-state.ts';
 import { betterSqliteDriver } from '../../src/storage/sqlite-better.ts';
 import { copyFixture, execSql, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
@@ -73,5 +73,20 @@ describe('a WAL-mode file whose -wal holds commits', () => {
       (error: Error) => `${error.name}: ${error.message}`,
     );
     expect(loaded).not.toBe(first.version);
+  });
+
+  it('is not opened by a worker of --workers under the version the primary found without them', async () => {
+    const dir = tempDir();
+    cleanups.push(() => removeDir(dir));
+    const path = copyFixture('world_cities.mbtiles', dir);
+    execSql(path, 'PRAGMA journal_mode = WAL');
+    const primary = await loadMbtilesSource(betterSqliteDriver, 'world_cities', path);
+    cleanups.push(() => primary.close());
+    const writer = new Database(path);
+    cleanups.push(() => void writer.close());
+    writer.pragma('wal_autocheckpoint = 0');
+    writer.prepare('UPDATE tiles SET tile_data = ? WHERE zoom_level = 1').run(Buffer.from('not the served version'));
+    const found = { version: primary.version, format: primary.format, info: primary.info, warnings: [] };
+    expect(() => openValidated(betterSqliteDriver, 'world_cities', path, found)).toThrow(/-wal with content/);
   });
 });
