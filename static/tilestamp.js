@@ -13,10 +13,133 @@
 // the tiles on screen while still drawing the old ones; a Leaflet layer gets a twin with the new
 // URL laid over it, and is removed once the twin has loaded the tiles in view. After a reconnect
 // the first event carries every version, so a missed change is caught up.
+//
+// Tiles that survive a refresh (`survive`, on by default): each tile URL `…?v=V` is requested as
+// `…?h=H`, H the tile's content hash from the hash manifest of its block (fetched once per block
+// and version, kept in a bounded cache). An unchanged tile keeps its URL across versions, so after
+// a refresh the browser (and any CDN) answers it from its cache and only changed tiles are fetched.
+// On a new version the manifests of the blocks in view are fetched before the sources move. A tile
+// missing from its manifest, or a manifest that fails, keeps `?v=`. MapLibre needs 5.21 or later
+// (it awaits an async transformRequest for tiles); on older versions `survive` does nothing.
 // A plain ES module with no dependencies; served by tilestamp itself.
 
 /** What follows `{server}/tiles/` in a tile URL tilestamp publishes: `{id}/{z}/{x}/{y}.{ext}?v={version}`. */
 const TILE_PATH = /^(.+)\/\{z\}\/\{x\}\/\{y\}\.([A-Za-z0-9]+)\?v=([^&#]*)$/;
+
+/** A tile URL under `{server}/tiles/`: `{id}/{z}/{x}/{y}.{ext}?v={version}`. */
+const TILE_URL = /^(.+)\/(0|[1-9][0-9]{0,9})\/(0|[1-9][0-9]{0,9})\/(0|[1-9][0-9]{0,9})\.([A-Za-z0-9]+)\?v=([^&#]*)$/;
+
+/** Zoom levels one hash manifest spans: the block of z lists zooms z … z+4 (z a multiple of 5). */
+const BLOCK_ZOOMS = 5;
+
+/** Manifests kept per page (each ≤ 341 hashes, ~12 KB): the least recently used go first. */
+const MANIFESTS_KEPT = 64;
+
+/** Blocks fetched at most before the sources move to a new version. */
+const BLOCKS_BEFORE_MOVING = 16;
+
+/** The block (z, x, y) whose manifest lists tile (z, x, y). */
+function blockOf(z, x, y) {
+  const depth = z % BLOCK_ZOOMS;
+  return [z - depth, Math.floor(x / 2 ** depth), Math.floor(y / 2 ** depth)];
+}
+
+/**
+ * The hash manifests of one server: `rewrite(url)` gives the `?h=` URL of a tile URL (or the
+ * URL as it is), fetching its block's manifest once, shared by every tile of the block;
+ * `prefetch(id, version, blocks)` fetches several in parallel. Never rejects: a failed manifest
+ * counts as empty, and its tiles keep `?v=`.
+ */
+function hashManifests(prefix) {
+  /** "id/z/x/y?v=version" → Promise of the `tiles` object, or undefined when it failed. */
+  const kept = new Map();
+  const manifest = (id, version, [z, x, y]) => {
+    const key = `${id}/${z}/${x}/${y}?v=${version}`;
+    let tiles = kept.get(key);
+    if (tiles !== undefined) kept.delete(key);
+    else {
+      const url = `${prefix}${id}/hashes/${z}/${x}/${y}.json?v=${encodeURIComponent(version)}`;
+      tiles = fetch(url)
+        .then((response) => (response.ok ? response.json() : undefined))
+        .then(
+          (body) => (body && typeof body.tiles === 'object' ? body.tiles : undefined),
+          () => undefined,
+        );
+      if (kept.size >= MANIFESTS_KEPT) kept.delete(kept.keys().next().value);
+    }
+    kept.set(key, tiles);
+    return tiles;
+  };
+  return {
+    async rewrite(url) {
+      if (typeof url !== 'string' || !url.startsWith(prefix)) return url;
+      const match = TILE_URL.exec(url.slice(prefix.length));
+      if (!match) return url;
+      const [, id, zs, xs, ys, ext, version] = match;
+      const [z, x, y] = [Number(zs), Number(xs), Number(ys)];
+      if (!onGrid(z, x, y)) return url;
+      const tiles = await manifest(id, version, blockOf(z, x, y));
+      const key = `${z}/${x}/${y}`;
+      const hash = tiles && Object.hasOwn(tiles, key) ? tiles[key] : undefined;
+      return typeof hash === 'string' ? `${prefix}${id}/${key}.${ext}?h=${encodeURIComponent(hash)}` : url;
+    },
+    prefetch(id, version, blocks) {
+      return Promise.all(blocks.slice(0, BLOCKS_BEFORE_MOVING).map((block) => manifest(id, version, block)));
+    },
+  };
+}
+
+/** Whether a tile lies on the grid of its zoom (Leaflet lists wrapped copies off it). */
+function onGrid(z, x, y) {
+  return x >= 0 && y >= 0 && x < 2 ** z && y < 2 ** z;
+}
+
+/** `[z, x, y]` of each block holding tiles of `tiles` (`[z, x, y]`), once each. */
+function blocksOf(tiles) {
+  const blocks = new Map();
+  for (const [z, x, y] of tiles) {
+    if (!onGrid(z, x, y)) continue;
+    const block = blockOf(z, x, y);
+    blocks.set(block.join('/'), block);
+  }
+  return [...blocks.values()];
+}
+
+/** Whether MapLibre awaits an async transformRequest for tiles: 5.21 and later. */
+function awaitsTransform(map) {
+  const [major, minor] = String(map.version ?? '')
+    .split('.')
+    .map(Number);
+  return major > 5 || (major === 5 && minor >= 21);
+}
+
+/**
+ * One tile of each block a MapLibre source draws from in the current view, as `[z, x, y]`: at
+ * the covering zoom (MapLibre's: the map zoom for 512-pixel tiles, one more for 256, rounded or
+ * not), over the view's bounds.
+ */
+function tilesInView(map, source) {
+  const scale = Math.log2(512 / (source.tileSize ?? 512));
+  const maxzoom = source.maxzoom ?? 22;
+  const zoom = Math.max(0, Math.min(maxzoom, map.getZoom() + scale));
+  const bounds = map.getBounds();
+  const tiles = [];
+  for (const z of new Set([Math.floor(zoom), Math.round(zoom)])) {
+    const n = 2 ** z;
+    const column = (lng) => Math.max(0, Math.min(n - 1, Math.floor(((lng + 180) / 360) * n)));
+    const row = (lat) => {
+      const sin = Math.sin((Math.max(-85.05, Math.min(85.05, lat)) * Math.PI) / 180);
+      return Math.max(0, Math.min(n - 1, Math.floor((0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * n)));
+    };
+    const [bz] = blockOf(z, 0, 0);
+    const span = 2 ** (z - bz);
+    // One tile of every block the view touches.
+    const [x0, x1] = [column(bounds.getWest()), column(bounds.getEast())].map((c) => Math.floor(c / span));
+    const [y0, y1] = [row(bounds.getNorth()), row(bounds.getSouth())].map((r) => Math.floor(r / span));
+    for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) tiles.push([z, x * span, y * span]);
+  }
+  return tiles;
+}
 
 /** The server this module was loaded from, or the one given, without a trailing slash. */
 function serverOf(given) {
@@ -96,13 +219,25 @@ async function followResources(map, server, resources, onResources) {
  * Keeps every source of `map` that draws a tileset of `server` on its current version, and its
  * glyphs and sprite from `server` on their current versions.
  * @param {any} map a maplibregl.Map
- * @param {{ server?: string, onChange?: (change: { source: string, id: string, version: string, previous: string }) => void,
+ * @param {{ server?: string, survive?: boolean, onChange?: (change: { source: string, id: string, version: string, previous: string }) => void,
  *   onResources?: (change: { glyphs?: string, sprite?: { id: string, url: string }[], previous: unknown }) => void }} [options]
- *   `server` defaults to the server this module was loaded from.
+ *   `server` defaults to the server this module was loaded from. `survive` (default true):
+ *   request tiles by content hash (`?h=`), so unchanged tiles stay cached across versions; it
+ *   installs an async transformRequest that runs before the one the page set (kept, and
+ *   restored when following stops), and does nothing on MapLibre older than 5.21.
  * @returns {() => void} stops following
  */
 export function followVersions(map, options = {}) {
   const server = serverOf(options.server);
+  const survive = options.survive !== false && awaitsTransform(map);
+  const hashes = hashManifests(`${server}/tiles/`);
+  const pageTransform = map._requestManager?._transformRequestFn ?? null;
+  if (survive) {
+    map.setTransformRequest(async (url, type) => {
+      const own = type === 'Tile' ? await hashes.rewrite(url) : url;
+      return (pageTransform ? await pageTransform(own, type) : undefined) ?? { url: own };
+    });
+  }
   /** @type {Record<string, string> | undefined} */
   let latest;
   /** The version each source was last pointed at, until MapLibre has loaded it. */
@@ -121,9 +256,15 @@ export function followVersions(map, options = {}) {
       const version = versionOf(latest, id);
       if (version === undefined || version === current || requested.get(name) === version) continue;
       requested.set(name, version);
-      if (typeof spec.url === 'string') live.setUrl(spec.url);
-      else live.setTiles([`${prefix}${id}/{z}/{x}/{y}.${ext}?v=${version}`]);
-      options.onChange?.({ source: name, id, version, previous: current });
+      const move = () => {
+        if (requested.get(name) !== version) return; // a newer version came meanwhile
+        if (typeof spec.url === 'string') live.setUrl(spec.url);
+        else live.setTiles([`${prefix}${id}/{z}/{x}/{y}.${ext}?v=${version}`]);
+        options.onChange?.({ source: name, id, version, previous: current });
+      };
+      // The new manifests of the blocks in view first, so the reload finds every hash at hand.
+      if (survive) hashes.prefetch(id, version, blocksOf(tilesInView(map, live))).then(move);
+      else move();
     }
   };
 
@@ -155,6 +296,7 @@ export function followVersions(map, options = {}) {
     map.off('load', applyResources);
     map.off('styledata', apply);
     map.off('sourcedata', onSourceData);
+    if (survive) map.setTransformRequest(pageTransform);
   };
 }
 
@@ -163,13 +305,19 @@ export function followVersions(map, options = {}) {
  * version a twin layer (same class, same options, the new URL) is added over it; once the twin
  * has loaded the tiles in view the old layer is removed and `onChange` gets the twin, which is
  * the layer to keep from then on. A layer on no map just gets the new URL.
+ * With `survive` (default true) tiles are requested by content hash, as for MapLibre, through
+ * an async `createTile` (Leaflet waits on its `done`), and the twin is added only once the new
+ * manifests of the tiles on screen are in.
  * @param {any} layer an L.TileLayer
- * @param {{ server?: string, onChange?: (change: { layer: any, id: string, version: string, previous: string }) => void }} [options]
+ * @param {{ server?: string, survive?: boolean, onChange?: (change: { layer: any, id: string, version: string, previous: string }) => void }} [options]
  * @returns {() => void} stops following
  */
 export function followLeafletLayer(layer, options = {}) {
   const server = serverOf(options.server);
   const prefix = `${server}/tiles/`;
+  const survive = options.survive !== false;
+  const hashes = hashManifests(prefix);
+  if (survive) hashedTiles(layer, hashes);
   let current = layer;
   /** The twin being loaded, if any. */
   let twin;
@@ -190,6 +338,7 @@ export function followLeafletLayer(layer, options = {}) {
     const next = new current.constructor(url, current.options);
     next.tilestampVersion = version;
     twin = next;
+    if (survive) hashedTiles(next, hashes);
     next.once('load', () => {
       if (twin !== next) return;
       const old = current;
@@ -198,10 +347,36 @@ export function followLeafletLayer(layer, options = {}) {
       old.remove();
       options.onChange?.({ layer: next, id, version, previous });
     });
-    next.addTo(map);
+    const onScreen = Object.values(current._tiles ?? {}).map(({ coords }) => [coords.z, coords.x, coords.y]);
+    const add = () => twin === next && next.addTo(map);
+    if (survive) hashes.prefetch(id, version, blocksOf(onScreen)).then(add);
+    else add();
   });
   return () => {
     events.close();
     twin?.remove();
+  };
+}
+
+/**
+ * Gives a Leaflet tile layer an asynchronous `createTile`: Leaflet's own steps (an `img`, its
+ * load and error handlers calling `done`, crossOrigin and referrerPolicy), with `src` set once
+ * the tile's `?h=` URL is known. Leaflet shows a tile when `done` is called, so it waits.
+ */
+function hashedTiles(layer, hashes) {
+  layer.createTile = function createTile(coords, done) {
+    const tile = document.createElement('img');
+    tile.addEventListener('load', () => this._tileOnLoad(done, tile));
+    tile.addEventListener('error', (error) => this._tileOnError(done, tile, error));
+    if (this.options.crossOrigin || this.options.crossOrigin === '') {
+      tile.crossOrigin = this.options.crossOrigin === true ? '' : this.options.crossOrigin;
+    }
+    if (typeof this.options.referrerPolicy === 'string') tile.referrerPolicy = this.options.referrerPolicy;
+    tile.alt = '';
+    tile.setAttribute('role', 'presentation');
+    hashes.rewrite(this.getTileUrl(coords)).then((url) => {
+      tile.src = url;
+    });
+    return tile;
   };
 }

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { type AddressInfo, createServer } from 'node:net';
 import process from 'node:process';
-import { backoff } from '../clock.ts';
+import { backoff } from '../backoff.ts';
 import type { Config } from '../config.ts';
 import { Metrics } from '../http/metrics.ts';
 import { displayHost } from '../http-server.ts';

@@ -1,4 +1,5 @@
-import { backoff, type Clock, systemClock } from '../clock.ts';
+import { backoff } from '../backoff.ts';
+import { type Clock, systemClock } from '../clock.ts';
 
 /** First wait before a sync this worker could not complete is tried again; doubles up to the cap. */
 export const SYNC_RETRY_MS = 1_000;

@@ -19,7 +19,7 @@ interface Seen<T> {
 
 /**
  * The files of one folder (any depth) matching a pattern, each loaded by `load` and kept while
- * its identity (device, inode, size, mtime) holds. `scan()` looks again: an unchanged file costs
+ * its identity (device, inode, size, mtime, ctime) holds. `scan()` looks again: an unchanged file costs
  * one stat, a new or changed one is loaded before it is taken; one that fails to load is reported
  * (log, `problems()`) and never served, and the copy that loaded before keeps serving.
  * Scans never overlap; one asked for during a scan runs after it.
@@ -86,9 +86,10 @@ export class FileSet<T> {
         next.set(path, { identity, good: await this.load(path), problem: undefined });
         changed = true;
       } catch (error) {
-        const reason = (error as Error).message;
+        const reason = reasonOf(error);
         const serving = before?.good !== undefined;
-        this.logger.warn({ [this.what]: path, reason, serving }, `${this.what} file cannot be served`);
+        const detail = (error as Error).message;
+        this.logger.warn({ [this.what]: path, reason, detail, serving }, `${this.what} file cannot be served`);
         next.set(path, { identity, good: before?.good, problem: { path, reason, since: new Date().toISOString(), serving } });
         changed ||= before === undefined || before.problem === undefined;
       }
@@ -97,4 +98,13 @@ export class FileSet<T> {
     this.#seen = next;
     return changed;
   }
+}
+
+/**
+ * Why a file could not be loaded, fit for /health: a file-system error by its code only (Node's
+ * message names the absolute path, which the log line keeps), anything else as it says.
+ */
+function reasonOf(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? `cannot be read (${code})` : (error as Error).message;
 }

@@ -11,7 +11,10 @@ export const MAX_FONT_FILE_BYTES = 64 * 1024 * 1024;
 /** A file found under the fonts folder: its `/`-separated path there and what it was when seen. */
 export interface FoundFile {
   path: string;
-  /** Device, inode, size and mtime: any write or replacement changes it. */
+  /**
+   * Device, inode, size, mtime and ctime: any write or replacement changes it, also one that
+   * keeps the size and puts the mtime back (`cp -p`, `touch -r`), which only the ctime shows.
+   */
   identity: string;
 }
 
@@ -35,7 +38,8 @@ export async function findFiles(dir: string, pattern: RegExp): Promise<FoundFile
       if (entry.isDirectory()) await walk(path);
       else if (pattern.test(entry.name)) {
         const info = await stat(join(dir, path)).catch(() => undefined);
-        if (info?.isFile()) found.push({ path, identity: `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}` });
+        if (info?.isFile())
+          found.push({ path, identity: `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}` });
       }
     }
   }

@@ -12,6 +12,7 @@ import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
 import { DEFAULT_MAX_EVENT_STREAMS, MAX_UNSENT_EVENT_BYTES, VersionEvents, versionDocument } from './events.ts';
 import { DEFAULT_GLYPH_CACHE_MIB, fontListHandler, glyphsHandler } from './font-routes.ts';
+import { HashManifests, hashManifestHandler } from './hash-manifest-routes.ts';
 import { readOnlyMethods } from './methods.ts';
 import { Metrics } from './metrics.ts';
 import { cacheMiddleware, corsMiddleware, requestLogMiddleware } from './middleware.ts';
@@ -101,7 +102,8 @@ export function createApp({ registry, answers, config, logger, driver, recheck, 
     indexHandler(registry, config, () => fonts.names()),
   );
   router.get('/catalog.json', compressed, catalogHandler(registry, config));
-  router.get('/tiles/*rest', compressJson, tilesHandler(registry, answers, config, recheck));
+  const manifests = hashManifestHandler(registry, new HashManifests());
+  router.get('/tiles/*rest', compressJson, manifests, tilesHandler(registry, answers, config, recheck));
   router.get(
     '/styles/*rest',
     compressed,

@@ -11,6 +11,8 @@ export type CacheSubject =
   | { kind: 'status' }
   /** A static file (maplibre-gl, the client module), published with `v` = a digest of its bytes. */
   | { kind: 'asset'; requested: string | undefined; current: string }
+  /** A hash manifest, with the `v` the request carried, if any: immutable only for the current one. */
+  | { kind: 'manifest'; requested: string | undefined; current: string }
   /** The Server-Sent Events stream. */
   | { kind: 'events' }
   /** Any 4xx or 5xx that is not a missing tile. */
@@ -18,8 +20,9 @@ export type CacheSubject =
 
 /**
  * The rows of the tile policy table: which `Cache-Control` a tile answer (or its missing-tile
- * answer) takes. `current`: the request names the version served now (immutable); `unversioned`:
- * no `v` (`--max-age`); `other`: a stale, future or garbage `v` (no-cache).
+ * answer) takes. `current`: the request names the version served now, or the tile's current
+ * content hash (immutable); `unversioned`: neither `v` nor `h` (`--max-age`); `other`: a stale,
+ * future or garbage `v`, or an `h` that is not the tile's hash now (no-cache).
  */
 export type TilePolicy = 'current' | 'unversioned' | 'other';
 
@@ -28,15 +31,23 @@ export const TILE_POLICIES: readonly TilePolicy[] = ['current', 'unversioned', '
 
 /**
  * What a tile request names and what is served now. The tile's own content hash is known here
- * (after the read), so a row that depends on it (a URL addressed by content hash, `?h=`) is one
- * more field in `requested` and one more case below.
+ * (after the read), so a URL addressed by content hash (`?h=`, from a hash manifest) is judged
+ * against the bytes themselves: when they are the bytes named, they can be kept forever whatever
+ * the tileset's version. A URL is immutable only when everything it names is what is served: an
+ * `h` that is not the current tile's hash (changed, removed, garbage, repeated) is `other`, and so
+ * is a request whose `h` matches but whose `v` (when it carries one too) is not current.
  */
 export function tilePolicy(
-  requested: { v: string | undefined },
+  requested: { v: string | undefined; h?: string | undefined },
   current: { version: string; hash?: string | undefined },
 ): TilePolicy {
-  if (requested.v === undefined) return 'unversioned';
-  return versionMatches(requested.v, current.version) ? 'current' : 'other';
+  const { v, h } = requested;
+  if (h !== undefined) {
+    const hashMatches = current.hash !== undefined && versionMatches(h, current.hash);
+    return hashMatches && (v === undefined || versionMatches(v, current.version)) ? 'current' : 'other';
+  }
+  if (v === undefined) return 'unversioned';
+  return versionMatches(v, current.version) ? 'current' : 'other';
 }
 
 /** The `Cache-Control` of each tile policy row. */
@@ -62,7 +73,9 @@ export function cacheControl(subject: CacheSubject, maxAge: number): string {
     case 'tile':
       return tileCacheControl(tilePolicy({ v: subject.requested }, { version: subject.current }), maxAge);
     case 'asset':
-      // Pages link assets with their digest; any other URL revalidates (ETag) every time.
+    case 'manifest':
+      // Pages link assets with their digest, TileJSON manifests with the version; any other URL
+      // revalidates (ETag) every time.
       return subject.requested !== undefined && versionMatches(subject.requested, subject.current)
         ? `public, max-age=${IMMUTABLE_MAX_AGE}, immutable`
         : 'no-cache';
@@ -81,7 +94,9 @@ export function versionMatches(requested: string, current: string): boolean {
   return requested === current;
 }
 
-/** The `v` of a query: undefined when absent; a repeated `v` never matches (it becomes ''). */
+/**
+ * The `v` (or `h`) of a query: undefined when absent; a repeated one never matches (it becomes '').
+ */
 export function requestedVersion(v: string | string[] | undefined): string | undefined {
   if (v === undefined) return undefined;
   return Array.isArray(v) ? '' : v;

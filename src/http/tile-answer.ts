@@ -36,6 +36,8 @@ export interface TileAsk {
   ext: string;
   /** The requested version (`?v=`; cache-policy.ts requestedVersion), undefined when absent. */
   v: string | undefined;
+  /** The requested content hash (`?h=`, from a hash manifest), undefined when absent. */
+  h?: string | undefined;
   /** Read: Accept-Encoding, If-None-Match, If-Modified-Since, Cache-Control. */
   headers: IncomingHttpHeaders;
 }

@@ -24,8 +24,10 @@ export function fastTileHandler(registry: Registry, answers: TileAnswers, answer
     const request = parseTilePath((q < 0 ? url : url.slice(0, q)).slice('/tiles/'.length));
     if (request?.kind !== 'tile') return false;
     const source = registry.source(request.id);
-    const v = q < 0 ? undefined : plainVersion(url.slice(q + 1));
-    if (source === undefined || v === null) return false;
+    const query = q < 0 ? '' : url.slice(q + 1);
+    const h = query.startsWith('h=') ? plainParameter(query, 'h=') : undefined;
+    const v = h === undefined ? plainVersion(query) : undefined;
+    if (source === undefined || v === null || h === null) return false;
     let answer: TileAnswer;
     try {
       answer = answerTile(answers.of(source), {
@@ -34,6 +36,7 @@ export function fastTileHandler(registry: Registry, answers: TileAnswers, answer
         y: request.y,
         ext: request.ext,
         v,
+        h,
         headers: req.headers,
       });
     } catch {
@@ -52,7 +55,12 @@ export function fastTileHandler(registry: Registry, answers: TileAnswers, answer
  * in full, as Koa does.
  */
 export function plainVersion(query: string): string | undefined | null {
+  return plainParameter(query, 'v=');
+}
+
+/** The value of a query that is `name=…` alone (`h=` on a content-addressed tile URL); as plainVersion. */
+export function plainParameter(query: string, name: 'v=' | 'h='): string | undefined | null {
   if (query === '') return undefined;
-  if (!query.startsWith('v=') || /[&%+=;#]/.test(query.slice(2))) return null;
+  if (!query.startsWith(name) || /[&%+=;#]/.test(query.slice(2))) return null;
   return query.slice(2);
 }

@@ -44,6 +44,7 @@ export function tilesHandler(registry: Registry, answers: TileAnswers, config: C
       y: request.y,
       ext: request.ext,
       v: requestedVersion(ctx.query.v),
+      h: requestedVersion(ctx.query.h),
       headers: ctx.req.headers,
     };
     let serving = source;

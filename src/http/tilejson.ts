@@ -1,5 +1,6 @@
 import type { TileSource } from '../source/tile-source.ts';
 import { formatKind, urlExtension } from '../storage/tile-format.ts';
+import { hashManifestTemplate } from './hash-manifest-routes.ts';
 
 /** The URL template of a tileset's tiles, versioned: `{base}/tiles/{id}/{z}/{x}/{y}.{ext}?v={version}`. */
 export function tileUrlTemplate(base: string, source: TileSource): string {
@@ -29,5 +30,7 @@ export function buildTileJson(base: string, source: TileSource): Record<string, 
     format: source.format,
     ...(vector && { vector_layers: info.vectorLayers ?? [] }),
     ...(info.tilestats !== undefined && { tilestats: info.tilestats }),
+    // An extension key (TileJSON allows them): where tilestamp.js finds each block's tile hashes.
+    tilestamp: { hashes: hashManifestTemplate(base, source) },
   };
 }

@@ -1,4 +1,4 @@
-import { close, fstatSync, openSync, statSync } from 'node:fs';
+import { close, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { messageOf } from '../error-message.ts';
 import { flipY } from '../storage/coords.ts';
 import { MbtilesError, MbtilesFile, type TileRow } from '../storage/mbtiles.ts';
@@ -57,6 +57,8 @@ export const UNINDEXED_TILE_LIMIT = 10_000;
 interface Guard {
   fd: number;
   state: FileState;
+  /** For a WAL-mode file, its `-wal` as it was when opened (walIdentity); undefined in other modes. */
+  wal: string | undefined;
 }
 
 /**
@@ -118,7 +120,10 @@ export class MbtilesSource implements TileSource {
     if (this.#closed) return false;
     // Whatever the link count: a rename over the file (or its deletion) moves its ctime exactly
     // as a rewrite that put the size and mtime back does, and the two cannot be told apart.
-    return sameIdentity(this.#guard.state, fstatSync(this.#guard.fd));
+    if (!sameIdentity(this.#guard.state, fstatSync(this.#guard.fd))) return false;
+    // A WAL-mode file takes a writer's commits into its -wal, which SQLite reads at once, while
+    // the file itself stays untouched until a checkpoint: the -wal must be as it was too.
+    return this.#guard.wal === undefined || walIdentity(this.#guard.state.path) === this.#guard.wal;
   }
 
   #assertIntact(): void {
@@ -233,6 +238,9 @@ function openGuarded(driver: SqliteDriver, path: string, acceptFreshCtime: boole
   try {
     if (!acceptFreshCtime && ctimeMayRepeat(guard.state, Date.now()))
       throw new FileChangedError('changed less than a second ago');
+    // Commits in a -wal are tiles the file's own key (the state file's) does not cover: a writer
+    // is not done; the file is taken once they are checkpointed into it.
+    if (guard.wal) throw new FileChangedError('a -wal with content beside the file');
     const file = MbtilesFile.open(driver, path);
     // Were the file renamed over between the two opens, SQLite would read another inode.
     if (statSync(path).ino !== guard.state.ino) {
@@ -257,7 +265,29 @@ function openGuard(path: string): Guard {
   return {
     fd,
     state: { path, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino, busy: false },
+    wal: inWalMode(fd) ? walIdentity(path) : undefined,
   };
+}
+
+/** Whether the file's header says WAL mode (read and write versions 2, bytes 18 and 19). */
+function inWalMode(fd: number): boolean {
+  const header = Buffer.alloc(20);
+  return readSync(fd, header, 0, 20, 0) === 20 && header[18] === 2 && header[19] === 2;
+}
+
+/**
+ * A `-wal` beside `path` as one string: '' when there is none or it is empty (nothing in it a
+ * reader would take), else its inode, size and mtime (a commit appends to it).
+ */
+function walIdentity(path: string): string {
+  try {
+    const info = statSync(`${path}-wal`, { throwIfNoEntry: false });
+    // Not the ctime: SQLite running as root chowns the -wal when it opens it, a reader too.
+    return info === undefined || info.size === 0 ? '' : `${info.ino}:${info.size}:${info.mtimeMs}`;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return code === 'ENOENT' ? '' : `unknown (${code})`;
+  }
 }
 
 function checkIndex(file: MbtilesFile, warnings: string[]): void {

@@ -11,7 +11,8 @@ export interface ReloadPlan {
 }
 
 /**
- * The reload decision, a pure function of what is served (the registry: the one truth) and what
+ * Which tilesets a pass removes and which files it loads (what then becomes of each is `decide`'s
+ * call), a pure function of what is served (the registry: the one truth) and what
  * the folder holds now, as martin's `ReloadAdvisory::from_maps(prev, next)`:
  * - served but no longer in the folder: removed, whatever its state (also one still loading);
  * - in the folder and not served, or still loading: a candidate;

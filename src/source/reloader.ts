@@ -1,29 +1,19 @@
 import { relative } from 'node:path';
-import { backoff, type Clock, sleepOn, systemClock } from '../clock.ts';
+import { type Clock, sleepOn, systemClock } from '../clock.ts';
 import { messageOf } from '../error-message.ts';
 import type { Logger } from '../log.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import { transientCause } from '../storage/sqlite-errors.ts';
 import { FileChangedError } from './errors.ts';
 import { type LoadOptions, loadMbtilesSource } from './mbtiles-source.ts';
-import type { Registry, Skipped, TilesetEntry } from './registry.ts';
+import type { Registry, Skipped } from './registry.ts';
+import { type Decision, decide, decideRemoval, type LoadResult, type ReloadOutcome, retryDelay } from './reload-decision.ts';
 import { planReload, type Served } from './reload-plan.ts';
 import { type FileState, lookAt, type Snapshot, sameFile, takeSnapshot } from './snapshot.ts';
 import type { VersionOptions } from './version.ts';
-import { WAITING_TOO_LONG_MS, type WaitingFor, waitingFor, waitingHint } from './waiting.ts';
 
-/** What one reload decision did to one tileset; each is a log line and a metrics count. */
-export type ReloadOutcome = 'added' | 'swapped' | 'unchanged' | 'removed' | 'rejected' | 'failed';
-
-/** First wait after a transient failure (a lock, a permission, too many open files); doubles each time. */
-export const RETRY_FIRST_MS = 1_000;
-/** The longest wait between two attempts after transient failures. */
-export const RETRY_MAX_MS = 60_000;
-
-/** The wait before attempt `attempts + 1`: 1 s, 2 s, 4 s, … up to 60 s. */
-export function retryDelay(attempts: number): number {
-  return backoff(attempts, RETRY_FIRST_MS, RETRY_MAX_MS);
-}
+// Kept importable from here, where the metrics and the tests have always found them.
+export { RETRY_FIRST_MS, RETRY_MAX_MS, type ReloadOutcome, retryDelay } from './reload-decision.ts';
 
 export interface ReloaderDeps {
   dataDir: string;
@@ -41,8 +31,8 @@ export interface ReloaderDeps {
 }
 
 /**
- * Keeps the registry in step with the data folder: discover (a snapshot) → pure decision
- * (planReload, against the registry, the one truth) → apply.
+ * Keeps the registry in step with the data folder: trigger → snapshot → plan (planReload, pure,
+ * against the registry, the one truth) → settle and load → decide (pure, per file) → apply.
  * A changed file is taken only once complete (stable across two looks `settleMs` apart, no
  * `-journal`/`-wal` with content beside it, opens, validates); then versioned. Same version:
  * nothing changes. New version: swapped in atomically. A file that fails never replaces the one
@@ -172,35 +162,27 @@ export class Reloader {
     if (first === undefined) return;
     const served = new Map<string, Served>(registry.list().map((entry) => [entry.id, entry]));
     const plan = planReload(served, first, { full, now: this.#clock.now() });
-    for (const id of plan.removed) this.#remove(id);
-    if (plan.candidates.length === 0) return;
     for (const id of plan.candidates) {
       const file = first.get(id) as FileState;
       if (registry.get(id) === undefined) registry.set({ state: 'loading', id, path: file.path });
     }
-    logger.debug({ reason, candidates: plan.candidates }, 'rescan');
-    let second = first;
-    if (settle) {
-      await sleepOn(this.#clock, this.deps.settleMs);
-      second = (await this.#look()) ?? first;
+    if (plan.candidates.length > 0) {
+      logger.debug({ reason, candidates: plan.candidates }, 'rescan');
+      let second = first;
+      if (settle) {
+        await sleepOn(this.#clock, this.deps.settleMs);
+        second = (await this.#look()) ?? first;
+      }
+      for (const id of plan.candidates) {
+        if (this.#stopped) return;
+        await this.#take(id, first.get(id), second.get(id));
+      }
     }
-    for (const id of plan.candidates) {
-      if (this.#stopped) return;
-      const state = second.get(id);
-      if (state === undefined) {
-        this.#retryAt(this.#clock.now() + this.deps.settleMs); // gone meanwhile: the next pass removes it
-        continue;
-      }
-      if (state.busy) {
-        this.#waitForWriter(id, state);
-        continue;
-      }
-      if (!sameFile(first.get(id), state)) {
-        logger.debug({ tileset: id, path: state.path }, 'file not complete yet');
-        this.#retryAt(this.#clock.now() + this.deps.settleMs);
-        continue;
-      }
-      await this.#take(id, state);
+    // Removals last, as the workers apply them (planSync): a rename (one id out, another in)
+    // serves the new id before the old one goes, never neither.
+    for (const id of plan.removed) {
+      const entry = registry.get(id);
+      if (entry !== undefined) this.#apply(id, decideRemoval(entry));
     }
   }
 
@@ -244,163 +226,47 @@ export class Reloader {
   }
 
   /**
-   * A `-journal` or `-wal` with content lies beside the file: a writer is at work, or crashed
-   * and left a hot journal. Not served yet: shown as waiting (warned once), looked at again
-   * every settle time, taken once it goes. A serving tileset keeps serving meanwhile.
+   * Settles, loads and versions one candidate, then applies what `decide` makes of it. The only
+   * I/O here gathers the decision's inputs: the second look, the load, and (read after the load,
+   * as a re-check may have swapped handles meanwhile) what serves now and whether it is intact.
    */
-  #waitForWriter(id: string, state: FileState): void {
-    const { registry, logger } = this.deps;
-    const reason = state.busyWith === '-wal' ? 'a -wal file with content beside the file' : 'hot journal beside the file';
-    const retry = { at: this.#clock.now() + this.deps.settleMs, attempts: 0, reason };
-    const entry = registry.get(id);
-    if (entry?.state === 'ok') {
-      registry.set({ ...entry, retry });
-      logger.debug({ tileset: id, path: state.path, reason }, 'file not complete yet');
-      return;
-    }
-    const known = entry?.state === 'waiting' && entry.reason === reason;
-    const waiting = waitingFor(entry?.state === 'waiting' ? entry.waiting : undefined, this.#clock.now());
-    const hint = waitingHint(state.busyWith ?? '-journal');
-    registry.set({
-      state: 'waiting',
-      id,
-      path: state.path,
-      reason,
-      since: known ? entry.since : new Date(),
-      file: state,
-      retry,
-      waiting,
-      ...(hint && { hint }),
-    });
-    if (!known) logger.warn({ tileset: id, path: state.path, reason }, 'tileset waiting');
-    this.#warnTooLong(entry, id, state.path, waiting, reason);
-  }
-
-  /** Validates and versions one complete file, then applies the decision. */
-  async #take(id: string, state: FileState): Promise<void> {
-    const { registry, logger } = this.deps;
-    // What serves now, read after the load: a re-check may have swapped handles meanwhile.
-    const servingNow = () => {
-      const current = registry.get(id);
-      return current?.state === 'ok' ? current : undefined;
-    };
-    const started = performance.now();
-    let source: Awaited<ReturnType<typeof loadMbtilesSource>>;
-    try {
-      source = await loadMbtilesSource(this.deps.driver, id, state.path, this.deps.versioning, this.deps.load);
-    } catch (error) {
-      if (error instanceof FileChangedError) {
-        logger.debug({ tileset: id, path: state.path, reason: error.message }, 'file not complete yet');
-        this.#retryAt(this.#clock.now() + this.deps.settleMs);
-        return;
-      }
-      const reason = messageOf(error);
-      const transient = transientCause(error);
-      if (transient !== undefined) return this.#putOff(id, state, transient, reason);
-      // A served source keeps its place even when its file moved under it: its reads answer 503
-      // (never its file's new bytes) until a good file is taken, and the tileset is not dropped.
-      const serving = servingNow();
-      if (serving !== undefined) {
-        registry.set({ ...serving, file: state, retry: undefined, rejected: { reason, since: new Date() } });
-        logger.warn({ tileset: id, path: state.path, reason, serving: serving.source.version }, 'newer file rejected');
-        return this.deps.onOutcome?.('rejected', id);
-      }
-      registry.set({ state: 'failed', id, path: state.path, reason, since: new Date(), file: state });
-      logger.error({ tileset: id, path: state.path, reason }, 'tileset failed to load');
-      return this.deps.onOutcome?.('failed', id);
-    }
-    const serving = servingNow();
-    if (serving && serving.source.version === source.version && serving.source.intact() && sameFile(serving.served, state)) {
-      source.close(); // a touch, or the same file again: nothing changes
-      if (serving.rejected || serving.retry || !sameFile(serving.file, state)) {
-        registry.set({ ...serving, rejected: undefined, retry: undefined, file: state });
-      }
-      logger.debug({ tileset: id, path: state.path, version: source.version }, 'tileset unchanged');
-      return this.deps.onOutcome?.('unchanged', id);
-    }
-    // Same version from another inode (rebuilt and renamed in) swaps quietly: no event, and the
-    // old inode is released.
-    registry.set({
-      state: 'ok',
-      id,
-      path: state.path,
-      source,
-      loadedAt: new Date(),
-      warnings: source.warnings,
-      ...(source.digest.outsideGrid !== undefined && { outsideGrid: source.digest.outsideGrid }),
-      served: state,
-      file: state,
-    });
-    for (const warning of source.warnings) logger.warn({ tileset: id, path: state.path }, warning);
-    // Same version from another file state (a touch, or the same tiles renamed in): a fresh
-    // handle, but nothing changed for clients, so it is counted and logged as `unchanged`.
-    const outcome = serving === undefined ? 'added' : serving.source.version === source.version ? 'unchanged' : 'swapped';
-    logger.info(
-      {
-        tileset: id,
-        path: state.path,
-        version: source.version,
-        previous: serving?.source.version,
-        versionFrom: this.deps.versioning.from,
-        format: source.format,
-        tiles: source.digest.tiles,
-        bytes: source.digest.bytes,
-        remembered: source.digest.remembered,
-        ms: Math.round(performance.now() - started),
-      },
-      { added: 'tileset loaded', swapped: 'tileset swapped', unchanged: 'tileset unchanged' }[outcome],
-    );
-    this.deps.onOutcome?.(outcome, id);
-  }
-
-  /**
-   * A transient failure (a lock held by another process, a permission, too many open files, an
-   * I/O error at open): no verdict on the file. Tried again after 1 s, 2 s, 4 s, … 60 s, with no
-   * need for the file to change; a serving tileset keeps serving meanwhile. Logged once per run.
-   */
-  #putOff(id: string, state: FileState, cause: string, detail: string): void {
-    const { registry, logger } = this.deps;
-    const entry = registry.get(id) as TilesetEntry;
-    const attempts = (entry.retry?.attempts ?? 0) + 1;
-    // /health shows the cause only (no internal path); the log line has the whole message.
-    const reason = `cannot be opened for now (${cause})`;
-    const retry = { at: this.#clock.now() + retryDelay(attempts), attempts, reason };
-    if (attempts === 1) logger.warn({ tileset: id, path: state.path, reason: detail }, 'file cannot be read for now; retrying');
-    if (entry.state === 'ok') {
-      registry.set({ ...entry, file: state, retry });
-      return;
-    }
-    const waiting = waitingFor(entry.state === 'waiting' ? entry.waiting : undefined, this.#clock.now());
-    const hint = waitingHint(cause);
-    registry.set({
-      state: 'waiting',
-      id,
-      path: state.path,
-      reason,
-      since: entry.state === 'waiting' ? entry.since : new Date(),
-      file: state,
-      retry,
-      waiting,
-      ...(hint && { hint }),
-    });
-    this.#warnTooLong(entry, id, state.path, waiting, reason);
-  }
-
-  /** One warning when a tileset's wait first lasts longer than WAITING_TOO_LONG_MS. */
-  #warnTooLong(before: TilesetEntry | undefined, id: string, path: string, waiting: WaitingFor, reason: string): void {
-    if (!waiting.tooLong || (before?.state === 'waiting' && before.waiting?.tooLong)) return;
-    this.deps.logger.warn({ tileset: id, path, reason, waitingMs: WAITING_TOO_LONG_MS }, 'tileset waiting too long');
-  }
-
-  #remove(id: string): void {
+  async #take(id: string, first: FileState | undefined, second: FileState | undefined): Promise<void> {
+    const result = await this.#load(id, first, second);
     const entry = this.deps.registry.get(id);
-    if (entry === undefined) return;
-    this.deps.registry.remove(id);
-    this.deps.logger.info(
-      { tileset: id, path: entry.path, previous: entry.state === 'ok' ? entry.source.version : undefined },
-      'tileset removed',
-    );
-    this.deps.onOutcome?.('removed', id);
+    const intact = entry?.state === 'ok' && entry.source.intact();
+    const { versioning, settleMs } = this.deps;
+    const context = { now: this.#clock.now(), date: new Date(), settleMs, versionFrom: versioning.from };
+    const decision = decide(id, { entry, intact }, result, context);
+    if (decision.discard && result.kind === 'loaded') result.source.close();
+    this.#apply(id, decision);
+  }
+
+  /** What the file turned out to be: gone, busy, still moving, refused for now or for good, or loaded. */
+  async #load(id: string, first: FileState | undefined, file: FileState | undefined): Promise<LoadResult> {
+    if (file === undefined) return { kind: 'gone' };
+    if (file.busy) return { kind: 'busy', file };
+    if (!sameFile(first, file)) return { kind: 'unsettled', file };
+    const started = performance.now();
+    try {
+      const { driver, versioning, load } = this.deps;
+      const source = await loadMbtilesSource(driver, id, file.path, versioning, load);
+      return { kind: 'loaded', file, source, ms: Math.round(performance.now() - started) };
+    } catch (error) {
+      if (error instanceof FileChangedError) return { kind: 'unsettled', file, reason: error.message };
+      const reason = messageOf(error);
+      const cause = transientCause(error);
+      return cause === undefined ? { kind: 'invalid', file, reason } : { kind: 'transient', file, cause, detail: reason };
+    }
+  }
+
+  /** Carries out a decision: change the registry, log, count, wake. */
+  #apply(id: string, decision: Decision): void {
+    const { registry, logger } = this.deps;
+    if (decision.set) registry.set(decision.set);
+    if (decision.remove) registry.remove(id);
+    for (const line of decision.logs) logger[line.level](line.fields, line.message);
+    if (decision.outcome) this.deps.onOutcome?.(decision.outcome, id);
+    if (decision.retryAt !== undefined) this.#retryAt(decision.retryAt);
   }
 
   /**

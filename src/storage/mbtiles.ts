@@ -16,6 +16,17 @@ export interface TileRow {
   data: Buffer;
 }
 
+/**
+ * One stored tile of a column, as a hash manifest needs it: the stored id where the schema keeps
+ * one (the bytes are then read only if the id is not a content hash), else the bytes.
+ */
+export interface ColumnTile {
+  /** TMS row. */
+  y: number;
+  id?: string;
+  data?: Buffer;
+}
+
 /** How the file stores its tiles: a plain `tiles` table, or tippecanoe's `map` + `images` behind a `tiles` view. */
 export type TileSchema = 'table' | 'deduplicated' | 'view';
 
@@ -23,6 +34,10 @@ export type TileSchema = 'table' | 'deduplicated' | 'view';
 const TILE_SQL =
   'SELECT CAST(tile_data AS BLOB) AS tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
 const TILE_ID_SQL = 'SELECT tile_id FROM map WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
+const COLUMN_SQL =
+  'SELECT tile_row AS y, CAST(tile_data AS BLOB) AS data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row BETWEEN ? AND ? AND tile_data IS NOT NULL';
+const COLUMN_ID_SQL =
+  'SELECT map.tile_row AS y, map.tile_id AS id FROM map JOIN images ON images.tile_id = map.tile_id WHERE map.zoom_level = ? AND map.tile_column = ? AND map.tile_row BETWEEN ? AND ? AND images.tile_data IS NOT NULL';
 const ALL_TILES_SQL =
   'SELECT zoom_level AS z, tile_column AS x, tile_row AS y, CAST(tile_data AS BLOB) AS data FROM tiles ORDER BY zoom_level, tile_column, tile_row';
 
@@ -38,6 +53,8 @@ export class MbtilesFile {
   readonly #db: Database;
   readonly #tile: Statement;
   readonly #tileId: Statement | undefined;
+  #column: Statement | undefined;
+  #columnIds: Statement | undefined;
 
   private constructor(
     readonly path: string,
@@ -90,6 +107,22 @@ export class MbtilesFile {
   getTileId(z: number, x: number, yTms: number): string | undefined {
     const id = this.#tileId?.get(z, x, yTms)?.tile_id;
     return typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint' ? String(id) : undefined;
+  }
+
+  /**
+   * The tiles of one column between two TMS rows (inclusive): one index range read, for hash
+   * manifests. A deduplicated file gives its stored ids and no bytes; others give the bytes.
+   */
+  tileColumn(z: number, x: number, yFromTms: number, yToTms: number): ColumnTile[] {
+    if (this.schema === 'deduplicated') {
+      this.#columnIds ??= this.#db.prepare(COLUMN_ID_SQL);
+      return this.#columnIds.all(z, x, yFromTms, yToTms).map((row) => ({ y: Number(row.y), id: String(row.id) }));
+    }
+    this.#column ??= this.#db.prepare(COLUMN_SQL);
+    return this.#column.all(z, x, yFromTms, yToTms).flatMap((row) => {
+      const data = asBytes(row.data);
+      return data === undefined ? [] : [{ y: Number(row.y), data }];
+    });
   }
 
   /** The lowest and highest zoom level that hold tiles; undefined for an empty tileset. */

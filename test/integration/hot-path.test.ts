@@ -66,10 +66,14 @@ describe('the hot path answers exactly as the general path', () => {
           const stored = readStoredTiles(join(dir, `${id}.mbtiles`)).slice(0, 12);
           const paths = [...stored.map((t) => `${t.z}/${t.x}/${2 ** t.z - 1 - t.y}`), '5/31/31', '0/0/0'];
           for (const path of paths) {
+            const stored = await rawRequest(`${server.url}/tiles/${id}/${path}.pbf`, { headers: { 'Accept-Encoding': 'gzip' } });
+            const h = String(stored.headers.etag ?? 'none').replaceAll('"', '');
             for (const [query, general] of [
               [`?v=${version}`, `?v=${version}&x=1`],
               ['', '?x=1'],
               ['?v=stale', '?v=stale&x=1'],
+              [`?h=${h}`, `?h=${h}&x=1`],
+              ['?h=0123456789abcdef', '?h=0123456789abcdef&x=1'],
             ] as const) {
               for (const method of ['GET', 'HEAD']) {
                 const headers: Record<string, string> = acceptEncoding === '' ? {} : { 'Accept-Encoding': acceptEncoding };

@@ -4,6 +4,8 @@ import {
   cacheControl,
   IMMUTABLE_MAX_AGE,
   requestedVersion,
+  type TilePolicy,
+  tilePolicy,
   versionMatches,
 } from '../../src/http/cache-policy.ts';
 
@@ -47,6 +49,35 @@ describe('cacheControl', () => {
       expect(cacheControl(subject, 31_536_000)).not.toMatch(/immutable|max-age=[1-9]/);
     },
   );
+});
+
+describe('tilePolicy: `v` and, beside it, `h` (a content-addressed URL)', () => {
+  const HASH = '9a8b7c6d5e4f3a2b';
+  const OTHER_HASH = '0123456789abcdef';
+  const now = { version: CURRENT, hash: HASH };
+  it.each<[string, { v: string | undefined; h?: string | undefined }, { version: string; hash?: string }, TilePolicy]>([
+    ['v current', { v: CURRENT }, now, 'current'],
+    ['v stale', { v: OLDER }, now, 'other'],
+    ['no v', { v: undefined }, now, 'unversioned'],
+    ['v garbage', { v: '<script>' }, now, 'other'],
+    ['v repeated', { v: requestedVersion([CURRENT, CURRENT]) }, now, 'other'],
+    ['v current, tile absent', { v: CURRENT }, { version: CURRENT }, 'current'],
+    ['h current', { v: undefined, h: HASH }, now, 'current'],
+    ['h current after a refresh (the tile did not change)', { v: undefined, h: HASH }, { version: OLDER, hash: HASH }, 'current'],
+    ['h of a changed tile', { v: undefined, h: OTHER_HASH }, now, 'other'],
+    ['h of a removed tile (absent now)', { v: undefined, h: HASH }, { version: CURRENT }, 'other'],
+    ['h garbage', { v: undefined, h: '<script>' }, now, 'other'],
+    ['h empty', { v: undefined, h: '' }, now, 'other'],
+    ['h upper case', { v: undefined, h: HASH.toUpperCase() }, now, 'other'],
+    ['h a prefix', { v: undefined, h: HASH.slice(0, 8) }, now, 'other'],
+    ['h repeated', { v: undefined, h: requestedVersion([HASH, HASH]) }, now, 'other'],
+    ['h current, v current', { v: CURRENT, h: HASH }, now, 'current'],
+    ['h current, v stale: not everything named is served', { v: OLDER, h: HASH }, now, 'other'],
+    ['h changed, v current', { v: CURRENT, h: OTHER_HASH }, now, 'other'],
+    ['h changed, v stale', { v: OLDER, h: OTHER_HASH }, now, 'other'],
+  ])('%s → %s', (_name, requested, current, expected) => {
+    expect(tilePolicy(requested, current)).toBe(expected);
+  });
 });
 
 describe('versionMatches', () => {

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../src/http/errors.ts';
 import { answerTile, prepareTiles, type TileAnswer, type TileAsk, takesCoding } from '../../src/http/tile-answer.ts';
-import { plainVersion } from '../../src/http/tile-fast.ts';
+import { plainParameter, plainVersion } from '../../src/http/tile-fast.ts';
 import { SourceUnavailableError } from '../../src/source/errors.ts';
 import { tileHash } from '../../src/source/tile-hash.ts';
 import type { Tile, TileSource } from '../../src/source/tile-source.ts';
@@ -335,5 +335,58 @@ describe('plainVersion: the hot path reads only `v=…` alone; anything else goe
     ['v=abc#frag', null],
   ])('%j → %j', (query, expected) => {
     expect(plainVersion(query)).toBe(expected);
+  });
+});
+
+describe('answerTile with `?h=`: the same answer as `?v=`, immutable only for the current hash', () => {
+  const headersOf = (a: TileAsk) => plain(answerTile(prepareTiles(vector, settings), a));
+  it.each<[string, Partial<TileAsk>, number, string]>([
+    ['h current', { v: undefined, h: H.gz }, 200, IMMUTABLE],
+    ['h of other bytes (changed)', { v: undefined, h: H.mvt }, 200, 'no-cache'],
+    ['h garbage', { v: undefined, h: 'zz' }, 200, 'no-cache'],
+    ['h repeated', { v: undefined, h: '' }, 200, 'no-cache'],
+    ['h current, v current', { h: H.gz }, 200, IMMUTABLE],
+    ['h current, v stale', { v: 'stale', h: H.gz }, 200, 'no-cache'],
+    [
+      'h current, If-None-Match names it',
+      { v: undefined, h: H.gz, headers: { 'accept-encoding': 'gzip', 'if-none-match': `"${H.gz}"` } },
+      304,
+      IMMUTABLE,
+    ],
+  ])('%s → %d %s', (_name, more, status, cacheControl) => {
+    const answer = headersOf(ask('0/0/0.pbf', more));
+    const byV = headersOf(ask('0/0/0.pbf', { ...more, h: undefined }));
+    expect(answer.status).toBe(status);
+    expect(answer.headers['Cache-Control']).toBe(cacheControl);
+    // Everything but Cache-Control is the answer `?v=` gets.
+    expect({ ...answer.headers, 'Cache-Control': '' }).toEqual({ ...byV.headers, 'Cache-Control': '' });
+    expect(answer.body).toBe(byV.body);
+  });
+
+  it('a tile absent now: the hole, no-cache', () => {
+    const answer = headersOf(ask('1/1/1.pbf', { v: undefined, h: H.gz }));
+    expect(answer.status).toBe(204);
+    expect(answer.headers['Cache-Control']).toBe('no-cache');
+  });
+
+  it('a deduplicated tile: h is its stored id', () => {
+    const answer = headersOf(ask('1/1/0.pbf', { v: undefined, h: TIPPECANOE }));
+    expect(answer.headers.ETag).toBe(`"${TIPPECANOE}"`);
+    expect(answer.headers['Cache-Control']).toBe(IMMUTABLE);
+  });
+});
+
+describe('plainParameter: the hot path reads `h=…` alone too', () => {
+  it.each<[string, string | undefined | null]>([
+    ['', undefined],
+    ['h=9a8b7c6d5e4f3a2b', '9a8b7c6d5e4f3a2b'],
+    ['h=', ''],
+    ['h=a&h=b', null],
+    ['h=a&v=b', null],
+    ['v=a', null],
+    ['h=%61', null],
+    ['H=abc', null],
+  ])('%j → %j', (query, expected) => {
+    expect(plainParameter(query, 'h=')).toBe(expected);
   });
 });
