@@ -54,6 +54,9 @@ for (const [path, z, x, row] of manifest.tiles) {
 }
 if (kind !== 'sqlite') db.close();
 
+// Exits cleanly on SIGTERM, so that a server run with --cpu-prof writes its profile.
+process.on('SIGTERM', () => process.exit(0));
+
 /** One JSON line, as tilestamp logs it, so that tests can wait for it. */
 const announce = (server) =>
   process.stdout.write(`${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${server.address().port}` })}\n`);

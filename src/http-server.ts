@@ -40,7 +40,7 @@ export async function startHttp(options: HttpOptions): Promise<RunningHttp> {
   // Each source taken into service goes behind the cache, then has its answer headers built.
   const registry = new Registry((source) => answers.prepare(cache ? withCache(source, cache) : source));
   const app = createApp({ ...options, registry, answers, ...(cache && { cache }) });
-  const server = createServer(app.koa.callback());
+  const server = createServer(app.listener);
   installClientErrorHandler(server);
   const shutdown = gracefulClose(server);
   await listen(server, config.port, config.host);

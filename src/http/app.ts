@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import type { Config } from '../config.ts';
@@ -21,7 +22,7 @@ import { healthHandler, readyHandler } from './status-routes.ts';
 import { styleResources } from './style-resources.ts';
 import { stylesHandler } from './style-routes.ts';
 import type { TileAnswers } from './tile-answer.ts';
-import { fastTileMiddleware } from './tile-fast.ts';
+import { fastTileHandler } from './tile-fast.ts';
 import { type Recheck, tilesHandler } from './tile-routes.ts';
 import { viewerHandler } from './viewer.ts';
 
@@ -53,6 +54,8 @@ export interface ClusterView {
 
 export interface App {
   koa: Koa;
+  /** The request listener: the tile hot path first (tile-fast.ts), then Koa. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
   /** The open Server-Sent Events streams; closed on shutdown. */
   events: VersionEvents;
   metrics: Metrics;
@@ -123,8 +126,8 @@ export function createApp({ registry, answers, config, logger, driver, recheck, 
   router.get('/ready', readyHandler(registry, cluster?.notReady));
   router.get('/metrics', (ctx) => metrics.handler(ctx, cluster?.metrics));
   // Building a log object per request costs the hot path dearly: only at debug.
-  if (config.logLevel === 'debug') koa.use(requestLogMiddleware(logger));
-  koa.use(fastTileMiddleware(registry, answers, metrics));
+  const debug = config.logLevel === 'debug';
+  if (debug) koa.use(requestLogMiddleware(logger));
   koa.use(metrics.middleware());
   koa.use(corsMiddleware(config.corsOrigin));
   koa.use(cacheMiddleware(config.maxAge));
@@ -132,7 +135,16 @@ export function createApp({ registry, answers, config, logger, driver, recheck, 
   koa.use(readOnlyMethods());
   koa.use(router.routes());
   koa.use(router.allowedMethods());
-  return { koa, events, metrics, resources };
+  const fastTiles = fastTileHandler(registry, answers, (req, status, ms) => {
+    metrics.tileAnswered(status, ms);
+    if (debug)
+      logger.debug({ method: req.method, path: req.url?.split('?')[0], status, ms: Math.round(ms * 10) / 10 }, 'request');
+  });
+  const koaListener = koa.callback();
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!fastTiles(req, res)) void koaListener(req, res);
+  };
+  return { koa, listener, events, metrics, resources };
 }
 
 /** The errors a streamed answer ends with when its client goes away (Deno says `aborted`). */

@@ -1,31 +1,33 @@
-import type { Context, Next } from 'koa';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from '../source/registry.ts';
-import type { Metrics } from './metrics.ts';
 import { answerTile, type TileAnswer, type TileAnswers, writeAnswer } from './tile-answer.ts';
 import { parseTilePath } from './tile-path.ts';
 
+/** Told of every tile the hot path answered: for the request metrics and the debug log. */
+export type Answered = (req: IncomingMessage, status: number, ms: number) => void;
+
 /**
- * The tile hot path: a thin adapter, first in the chain, around the one responder (tile-answer.ts),
- * without the router's regex walk or the general middleware. It writes the answer when the
- * responder gives one at once; everything else goes the general way, to the Koa route that calls
- * the same responder: requests that are not a plain tile URL (odd queries), errors (mapped to
- * answers in one place), failed reads (a file written in place is re-checked there), and tiles
- * a client takes only decompressed (decoding is asynchronous and budgeted).
+ * The tile hot path: a thin node:http adapter around the one responder (tile-answer.ts), tried
+ * before Koa, so a plain tile request costs no Koa context, no middleware chain and no router.
+ * It answers when the responder gives an answer at once, and returns false for everything else,
+ * which goes to Koa and its tile route, which calls the same responder: requests that are not a
+ * plain tile URL (odd queries), errors (mapped to answers in one place), failed reads (a file
+ * written in place is re-checked there), and tiles a client takes only decompressed (decoding
+ * is asynchronous and budgeted).
  */
-export function fastTileMiddleware(registry: Registry, answers: TileAnswers, metrics: Metrics) {
-  return function fastTiles(ctx: Context, next: Next): Promise<void> {
+export function fastTileHandler(registry: Registry, answers: TileAnswers, answered: Answered) {
+  return function fastTiles(req: IncomingMessage, res: ServerResponse): boolean {
     const started = performance.now();
-    const req = ctx.req;
     const url = req.url as string;
-    if (!url.startsWith('/tiles/') || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    if (!url.startsWith('/tiles/') || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
     const q = url.indexOf('?');
     const request = parseTilePath((q < 0 ? url : url.slice(0, q)).slice('/tiles/'.length));
-    if (request?.kind !== 'tile') return next();
+    if (request?.kind !== 'tile') return false;
     const source = registry.source(request.id);
     const query = q < 0 ? '' : url.slice(q + 1);
     const h = query.startsWith('h=') ? plainParameter(query, 'h=') : undefined;
     const v = h === undefined ? plainVersion(query) : undefined;
-    if (source === undefined || v === null || h === null) return next();
+    if (source === undefined || v === null || h === null) return false;
     let answer: TileAnswer;
     try {
       answer = answerTile(answers.of(source), {
@@ -38,14 +40,12 @@ export function fastTileMiddleware(registry: Registry, answers: TileAnswers, met
         headers: req.headers,
       });
     } catch {
-      return next();
+      return false;
     }
-    if (answer.decode !== undefined) return next();
-    ctx.status = answer.status; // for the request log
-    ctx.respond = false;
-    writeAnswer(ctx.res, answer);
-    metrics.tileAnswered(answer.status, performance.now() - started);
-    return Promise.resolve();
+    if (answer.decode !== undefined) return false;
+    writeAnswer(res, answer);
+    answered(req, answer.status, performance.now() - started);
+    return true;
   };
 }
 

@@ -82,25 +82,30 @@ describe('TileCache', () => {
 });
 
 describe('CachedTileSource', () => {
-  it('reads each tile (and each hole) once, and keeps its content hash', () => {
+  it('keeps each tile (and each hole) from its second request on, with its content hash', () => {
     const { source, reads } = countingSource(new Map([['1/0/0', tile(10)]]));
     const cached = new CachedTileSource(source, new TileCache(1 << 20));
-    const first = cached.getTile(1, 0, 0);
-    expect(first?.hash).toBe(tileHash(tile(10)));
+    expect(cached.getTile(1, 0, 0)?.hash).toBe(tileHash(tile(10)));
+    expect(cached.getTile(1, 1, 0)).toBeUndefined();
+    expect(reads()).toBe(2); // asked for once: read and forgotten
+    const kept = cached.getTile(1, 0, 0);
+    expect(kept?.hash).toBe(tileHash(tile(10)));
     for (let i = 0; i < 5; i++) {
-      expect(cached.getTile(1, 0, 0)).toBe(first);
+      expect(cached.getTile(1, 0, 0)).toBe(kept);
       expect(cached.getTile(1, 1, 0)).toBeUndefined();
     }
-    expect(reads()).toBe(2);
+    expect(reads()).toBe(4);
   });
 
   it('gives a new instance over the same cache none of the old instance bytes (a swap starts empty)', () => {
     const cache = new TileCache(1 << 20);
     const tiles = new Map([['0/0/0', tile(10, 1)]]);
     const first = new CachedTileSource(countingSource(tiles).source, cache);
+    first.getTile(0, 0, 0);
     expect(first.getTile(0, 0, 0)?.data[0]).toBe(1);
     tiles.set('0/0/0', tile(10, 2));
     const second = new CachedTileSource(countingSource(tiles).source, cache);
+    expect(second.getTile(0, 0, 0)?.data[0]).toBe(2);
     expect(second.getTile(0, 0, 0)?.data[0]).toBe(2);
     expect(first.getTile(0, 0, 0)?.data[0]).toBe(1);
   });
@@ -110,10 +115,23 @@ describe('CachedTileSource', () => {
     const inner = countingSource(new Map([['0/0/0', tile(500)]]));
     const cached = new CachedTileSource(inner.source, cache);
     cached.getTile(0, 0, 0);
+    cached.getTile(0, 0, 0);
     expect(cache.stats().bytes).toBeGreaterThan(500);
     cached.close();
     expect(inner.closed()).toBe(true);
     expect(cache.stats()).toMatchObject({ bytes: 0, entries: 0 });
+  });
+});
+
+describe('TileCache admission', () => {
+  it('admits a key the second time it is offered, and forgets keys offered once long ago', () => {
+    const cache = new TileCache(1024 * 4096); // remembers 1024 keys offered once
+    expect(cache.admits('a')).toBe(false);
+    expect(cache.admits('a')).toBe(true);
+    expect(cache.admits('a')).toBe(false); // admitted: offered again only once evicted
+    for (let i = 0; i < 1024; i++) cache.admits(`k${i}`);
+    expect(cache.admits('a')).toBe(false);
+    expect(cache.admits('k1023')).toBe(true);
   });
 });
 
