@@ -25,6 +25,13 @@ export interface SpriteSheet {
   index: string;
 }
 
+/**
+ * Names the code that turns SVG files into sheet bytes; hashed into every sheet version. Bump it
+ * whenever the same icons would give other bytes (resvg, packing, SDF, PNG encoder, index): a
+ * `?v=` URL is cached as immutable, so new bytes need a new version even when no SVG changed.
+ */
+export const SPRITE_GENERATOR = 'tilestamp-sprites-1';
+
 /** Transparent pixels around each icon, so no neighbour bleeds in when the map samples it scaled. */
 const GAP = 1;
 
