@@ -20,6 +20,12 @@ interface Range {
   etag: string;
 }
 
+/** What the glyph route may be given besides its store. */
+export interface GlyphRouteOptions {
+  /** Makes one range (tests count the calls). */
+  build?: typeof buildGlyphRange;
+}
+
 /** GET /fonts.json: the sorted font names (what Maputnik's font picker reads). */
 export function fontListHandler(store: FontStore) {
   return async function serveFontList(ctx: Context): Promise<void> {
@@ -34,7 +40,7 @@ export function fontListHandler(store: FontStore) {
  * range of SDF glyphs, each codepoint from the first font of the stack that has it. Generated
  * once per (fonts version, stack, range), kept in a byte-bounded cache; `?v=` the fonts version.
  */
-export function glyphsHandler(store: FontStore, cacheBytes: number) {
+export function glyphsHandler(store: FontStore, cacheBytes: number, { build = buildGlyphRange }: GlyphRouteOptions = {}) {
   const cache = new ByteCache<Range>(cacheBytes);
   store.onChange(() => cache.clear());
   return async function serveGlyphs(ctx: Context): Promise<void> {
@@ -53,8 +59,10 @@ export function glyphsHandler(store: FontStore, cacheBytes: number) {
     const faces = names.flatMap((name) => store.face(name) ?? []);
     if (faces.length === 0) throw new HttpError(404, 'no font of this fontstack is known here (see /fonts.json)');
     const version = store.version;
-    const stack = names.join(',');
-    const range = await cache.get(`${version}\n${stack}\n${start}`, () => makeRange(stack, faces, start));
+    // Keyed by the faces known here, not by the names asked for: made-up extra names must not
+    // make the same glyphs again (nor fill the cache with copies of them).
+    const stack = faces.map((face) => face.name).join(',');
+    const range = await cache.get(`${version}\n${stack}\n${start}`, () => makeRange(build, stack, faces, start));
     setCacheSubject(ctx, { kind: 'asset', requested: requestedVersion(ctx.query.v), current: version });
     ctx.set(VERSION_HEADER, version);
     ctx.type = 'application/x-protobuf';
@@ -63,8 +71,13 @@ export function glyphsHandler(store: FontStore, cacheBytes: number) {
   };
 }
 
-async function makeRange(stack: string, faces: readonly FontFace[], start: number): Promise<Range> {
-  const body = await buildGlyphRange(stack, faces, start);
+async function makeRange(
+  build: typeof buildGlyphRange,
+  stack: string,
+  faces: readonly FontFace[],
+  start: number,
+): Promise<Range> {
+  const body = await build(stack, faces, start);
   // Weak: the compression middleware may send other bytes for the same range.
   return { body, etag: `W/"g${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"` };
 }
