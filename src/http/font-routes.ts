@@ -6,6 +6,7 @@ import type { FontStore } from '../fonts/font-store.ts';
 import { buildGlyphRange, parseRange } from '../fonts/glyph-range.ts';
 import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
+import { GenerationGate } from './generation-gate.ts';
 import { setCacheSubject } from './middleware.ts';
 import { notModified, sendDiscovery } from './respond.ts';
 import { VERSION_HEADER } from './tile-answer.ts';
@@ -24,6 +25,8 @@ interface Range {
 export interface GlyphRouteOptions {
   /** Makes one range (tests count the calls). */
   build?: typeof buildGlyphRange;
+  /** Bounds generation, shared with the sprite route. */
+  gate?: GenerationGate;
 }
 
 /** GET /fonts.json: the sorted font names (what Maputnik's font picker reads). */
@@ -40,7 +43,11 @@ export function fontListHandler(store: FontStore) {
  * range of SDF glyphs, each codepoint from the first font of the stack that has it. Generated
  * once per (fonts version, stack, range), kept in a byte-bounded cache; `?v=` the fonts version.
  */
-export function glyphsHandler(store: FontStore, cacheBytes: number, { build = buildGlyphRange }: GlyphRouteOptions = {}) {
+export function glyphsHandler(
+  store: FontStore,
+  cacheBytes: number,
+  { build = buildGlyphRange, gate = new GenerationGate() }: GlyphRouteOptions = {},
+) {
   const cache = new ByteCache<Range>(cacheBytes);
   store.onChange(() => cache.clear());
   return async function serveGlyphs(ctx: Context): Promise<void> {
@@ -62,7 +69,7 @@ export function glyphsHandler(store: FontStore, cacheBytes: number, { build = bu
     // Keyed by the faces known here, not by the names asked for: made-up extra names must not
     // make the same glyphs again (nor fill the cache with copies of them).
     const stack = faces.map((face) => face.name).join(',');
-    const range = await cache.get(`${version}\n${stack}\n${start}`, () => makeRange(build, stack, faces, start));
+    const range = await cache.get(`${version}\n${stack}\n${start}`, () => gate.run(() => makeRange(build, stack, faces, start)));
     setCacheSubject(ctx, { kind: 'asset', requested: requestedVersion(ctx.query.v), current: version });
     ctx.set(VERSION_HEADER, version);
     ctx.type = 'application/x-protobuf';
