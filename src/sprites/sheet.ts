@@ -83,7 +83,7 @@ export async function buildSheet(icons: readonly Icon[], pixelRatio: number, sdf
       ...scaleMarkers(icon.markers, pixelRatio, offset),
     };
   }
-  return { body: encodePng(width, height, rgba), index: JSON.stringify(index) };
+  return { body: await encodePng(width, height, rgba), index: JSON.stringify(index) };
 }
 
 /** An icon's alpha as a distance field (alpha channel; colour black), with the glyphs' buffer around it. */
