@@ -1,6 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DEFLATE_BYTES_PER_TURN, zlibDeflate, zlibDeflateYielding } from '../../src/sprites/deflate.ts';
+import { countTurns } from '../helpers/turns.ts';
 
 function pseudoRandom(length: number, sparse: boolean): Uint8Array {
   let seed = 12345;
@@ -28,15 +29,7 @@ describe('zlibDeflate', () => {
 
   it('gives the event loop a turn every DEFLATE_BYTES_PER_TURN bytes, for the same bytes', async () => {
     const data = pseudoRandom(4 * DEFLATE_BYTES_PER_TURN + 1000, true);
-    let turns = 0;
-    let deflating = true;
-    const tick = () => {
-      turns++;
-      if (deflating) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const yielded = await zlibDeflateYielding(data);
-    deflating = false;
+    const { result: yielded, turns } = await countTurns(() => zlibDeflateYielding(data));
     expect(turns).toBeGreaterThanOrEqual(4);
     expect(yielded).toEqual(zlibDeflate(data));
   });

@@ -5,6 +5,7 @@ import { loadResvg } from '../../src/sprites/resvg.ts';
 import { buildSheet } from '../../src/sprites/sheet.ts';
 import type { Icon } from '../../src/sprites/sprite-store.ts';
 import { REPO } from '../helpers/fixtures.ts';
+import { countTurns } from '../helpers/turns.ts';
 
 const MAKI = join(REPO, 'data', 'sprites', 'maki');
 const icon = (name: string): Icon => ({
@@ -20,15 +21,7 @@ describe('buildSheet', () => {
   it('gives the event loop a turn between icons, so a sheet of many does not hold it', async () => {
     await loadResvg();
     const icons = ['airport', 'circle', 'city', 'marker', 'star', 'town', 'village'].map(icon);
-    let turns = 0;
-    let building = true;
-    const tick = () => {
-      turns++;
-      if (building) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const sheet = await buildSheet(icons, 1, false);
-    building = false;
+    const { result: sheet, turns } = await countTurns(() => buildSheet(icons, 1, false));
     expect(Object.keys(JSON.parse(sheet.index))).toHaveLength(7);
     expect(turns).toBeGreaterThanOrEqual(icons.length - 1);
   });
