@@ -4,10 +4,13 @@
 // - a range of CJK ideographs (U+4E00-4EFF) of a large font, when BENCH_CJK_FONT names one
 //   (e.g. NotoSansJP_400Regular.ttf from the npm package @expo-google-fonts/noto-sans-jp): the
 //   font's load time, the range cold and warm, and its size against the cache bound;
-// - a sprite sheet of 200 SVGs (Maki's icons from node_modules/@mapbox/maki), 1x and 2x.
+// - a sprite sheet of 200 SVGs (Maki's icons from node_modules/@mapbox/maki), 1x and 2x;
+// - the largest sprite request (64 sheets of 32 icons each, 2x and 2x sdf): its time and the
+//   longest the event loop was held meanwhile (perf_hooks' event-loop delay, max).
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FontStore } from '../dist/fonts/font-store.js';
 import { buildGlyphRange } from '../dist/fonts/glyph-range.js';
@@ -84,3 +87,31 @@ for (const [ratio, sdf] of [
   );
 }
 rmSync(spritesDir, { recursive: true, force: true });
+
+// 64 sheets (the most one request may name) of 32 icons each, every id distinct (`sNN/name`).
+const manyDir = mkdtempSync(join(tmpdir(), 'tilestamp-sprites-'));
+const makiFiles = readdirSync(icons)
+  .filter((f) => f.endsWith('.svg'))
+  .sort()
+  .slice(0, 32);
+const sheetNames = Array.from({ length: 64 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+for (const name of sheetNames) {
+  mkdirSync(join(manyDir, 'sprites', name, name), { recursive: true });
+  for (const file of makiFiles) copyFileSync(join(icons, file), join(manyDir, 'sprites', name, name, file));
+}
+const many = new SpriteStore(manyDir, quiet);
+await many.ready;
+const manyIcons = sheetNames.flatMap((name) => many.sheet(name).icons);
+for (const sdf of [false, true]) {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const built = await time(() => buildSheet(manyIcons, 2, sdf));
+  // The delay is recorded when the monitor's timer next runs: let it, before reading.
+  await new Promise((done) => setTimeout(done, 20));
+  delay.disable();
+  console.log(
+    `64 sheets, ${manyIcons.length} SVGs at 2x${sdf ? ' sdf' : ''}: ${built.ms.toFixed(0)} ms, ` +
+      `event loop held at most ${(delay.max / 1e6).toFixed(0)} ms, PNG ${(built.result.body.length / 1024).toFixed(0)} KiB`,
+  );
+}
+rmSync(manyDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { type FileProblem, FileSet } from './file-set.ts';
 import { FontFace, type LoadedFont } from './font-face.ts';
 import { FONT_FILE_NAME, loadFontFile } from './font-files.ts';
 import { faceName } from './font-name.ts';
+import { GLYPH_GENERATOR } from './glyph-range.ts';
 
 /**
  * The fonts of `<data>/fonts/`, merged into named faces, with one version over all of them
@@ -78,9 +79,11 @@ export class FontStore {
     const versions: Record<string, string> = Object.create(null);
     for (const [name, fonts] of byName) {
       faces.set(name, new FontFace(name, fonts));
-      const digest = createHash('sha256').update(name);
-      for (const font of fonts) digest.update(`\n${font.sha256}`);
-      versions[name] = digest.digest('hex').slice(0, VERSION_HEX_DIGITS);
+      versions[name] = faceVersion(
+        name,
+        fonts.map((font) => font.sha256),
+        GLYPH_GENERATOR,
+      );
     }
     const version = combinedVersion(versions);
     this.#faces = faces;
@@ -91,4 +94,14 @@ export class FontStore {
     for (const listener of this.#listeners) listener(version);
     return true;
   }
+}
+
+/**
+ * One face's version: its name, its files' SHA-256 in merge order, and the generator that renders
+ * them (the same files through other code give other bytes under what must stay one immutable URL).
+ */
+export function faceVersion(name: string, sha256s: readonly string[], generator: string): string {
+  const digest = createHash('sha256').update(`${generator}\n${name}`);
+  for (const sha256 of sha256s) digest.update(`\n${sha256}`);
+  return digest.digest('hex').slice(0, VERSION_HEX_DIGITS);
 }

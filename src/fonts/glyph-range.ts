@@ -3,6 +3,13 @@ import type { FontFace } from './font-face.ts';
 import { encodeGlyphs } from './glyph-pbf.ts';
 import { renderSdfGlyph, type SdfGlyph } from './sdf.ts';
 
+/**
+ * Names the code that turns font files into glyph bytes; hashed into the fonts version. Bump it
+ * whenever the same fonts would give other bytes (SDF, rasteriser, metrics, encoding): a `?v=`
+ * URL is cached as immutable, so new bytes need a new version even when no font file changed.
+ */
+export const GLYPH_GENERATOR = 'tilestamp-glyphs-1';
+
 /** Codepoints per range: MapLibre asks for 0-255, 256-511, … */
 export const RANGE_SIZE = 256;
 /** The last codepoint MapLibre asks glyphs for (the Basic Multilingual Plane). */

@@ -10,6 +10,13 @@ export const SDF_RADIUS_PX = 8;
 /** Where the outline sits on the 0…1 scale: 1 − 0.25 → byte 191. */
 export const SDF_CUTOFF = 0.25;
 
+/**
+ * The largest glyph bitmap drawn, in pixels on either side (buffer not counted). MapLibre drops a
+ * glyph of 256 px or more (glyph_pbf.cpp, glyph_atlas.cpp), and without a bound one hostile
+ * outline in a font file could make a bitmap of gigabytes.
+ */
+export const MAX_GLYPH_PX = 255;
+
 /** One glyph as glyphs.proto carries it. */
 export interface SdfGlyph {
   id: number;
@@ -28,6 +35,7 @@ export interface SdfGlyph {
  * pixels, `left` its left edge, `top` its top edge minus `ascender` (the font's ascender at
  * 24 px, rounded up as FreeType does), `advance` the advance width rounded. Each byte is
  * 255 − 255 · (d / 8 + 0.25), d the signed distance in pixels (positive outside): 191 on the outline.
+ * A glyph wider or taller than MAX_GLYPH_PX keeps its advance and no bitmap.
  */
 export function renderSdfGlyph(codepoint: number, glyph: Glyph, unitsPerEm: number, ascender: number): SdfGlyph {
   const scale = GLYPH_EM_PX / unitsPerEm;
@@ -39,6 +47,8 @@ export function renderSdfGlyph(codepoint: number, glyph: Glyph, unitsPerEm: numb
   const bitmapTop = Math.ceil(cbox.maxY * scale);
   const width = Math.ceil(cbox.maxX * scale) - left;
   const height = bitmapTop - Math.floor(cbox.minY * scale);
+  // Too large to be drawn by MapLibre, and to be held: its advance alone, as for a space.
+  if (!(width <= MAX_GLYPH_PX && height <= MAX_GLYPH_PX)) return empty;
   const w = width + 2 * GLYPH_BUFFER_PX;
   const h = height + 2 * GLYPH_BUFFER_PX;
   const raster = new CoverageRaster(w, h);

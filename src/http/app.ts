@@ -12,6 +12,7 @@ import { catalogHandler, indexHandler } from './discovery-routes.ts';
 import { errorMiddleware } from './errors.ts';
 import { DEFAULT_MAX_EVENT_STREAMS, MAX_UNSENT_EVENT_BYTES, VersionEvents, versionDocument } from './events.ts';
 import { DEFAULT_GLYPH_CACHE_MIB, fontListHandler, glyphsHandler } from './font-routes.ts';
+import { GenerationGate } from './generation-gate.ts';
 import { HashManifests, hashManifestHandler } from './hash-manifest-routes.ts';
 import { readOnlyMethods } from './methods.ts';
 import { Metrics } from './metrics.ts';
@@ -112,11 +113,14 @@ export function createApp({ registry, answers, config, logger, driver, recheck, 
   const assets = new Assets();
   router.get('/viewer/*rest', compressed, viewerHandler(registry, config, assets));
   for (const route of ASSET_ROUTES) router.get(route, assets.handler());
-  const glyphs = glyphsHandler(fonts, config.glyphCacheBytes ?? DEFAULT_GLYPH_CACHE_MIB * 1024 * 1024);
+  const generations = new GenerationGate();
+  const glyphs = glyphsHandler(fonts, config.glyphCacheBytes ?? DEFAULT_GLYPH_CACHE_MIB * 1024 * 1024, {
+    gate: generations,
+  });
   router.get('/fonts.json', compressed, fontListHandler(fonts));
   router.get('/fonts/*rest', compressed, glyphs);
   router.get('/font/*rest', compressed, glyphs);
-  router.get('/sprites/*rest', compressed, spritesHandler(sprites));
+  router.get('/sprites/*rest', compressed, spritesHandler(sprites, generations));
   router.get('/api/tile-version', compressed, (ctx) => sendDiscovery(ctx, versionDocument(registry)));
   router.get('/api/tile-version/events', events.handler());
   router.get(

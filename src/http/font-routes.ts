@@ -6,6 +6,7 @@ import type { FontStore } from '../fonts/font-store.ts';
 import { buildGlyphRange, parseRange } from '../fonts/glyph-range.ts';
 import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
+import { GenerationGate } from './generation-gate.ts';
 import { setCacheSubject } from './middleware.ts';
 import { notModified, sendDiscovery } from './respond.ts';
 import { VERSION_HEADER } from './tile-answer.ts';
@@ -18,6 +19,14 @@ export const DEFAULT_GLYPH_CACHE_MIB = 32;
 interface Range {
   body: Uint8Array;
   etag: string;
+}
+
+/** What the glyph route may be given besides its store. */
+export interface GlyphRouteOptions {
+  /** Makes one range (tests count the calls). */
+  build?: typeof buildGlyphRange;
+  /** Bounds generation, shared with the sprite route. */
+  gate?: GenerationGate;
 }
 
 /** GET /fonts.json: the sorted font names (what Maputnik's font picker reads). */
@@ -34,7 +43,11 @@ export function fontListHandler(store: FontStore) {
  * range of SDF glyphs, each codepoint from the first font of the stack that has it. Generated
  * once per (fonts version, stack, range), kept in a byte-bounded cache; `?v=` the fonts version.
  */
-export function glyphsHandler(store: FontStore, cacheBytes: number) {
+export function glyphsHandler(
+  store: FontStore,
+  cacheBytes: number,
+  { build = buildGlyphRange, gate = new GenerationGate() }: GlyphRouteOptions = {},
+) {
   const cache = new ByteCache<Range>(cacheBytes);
   store.onChange(() => cache.clear());
   return async function serveGlyphs(ctx: Context): Promise<void> {
@@ -53,8 +66,10 @@ export function glyphsHandler(store: FontStore, cacheBytes: number) {
     const faces = names.flatMap((name) => store.face(name) ?? []);
     if (faces.length === 0) throw new HttpError(404, 'no font of this fontstack is known here (see /fonts.json)');
     const version = store.version;
-    const stack = names.join(',');
-    const range = await cache.get(`${version}\n${stack}\n${start}`, () => makeRange(stack, faces, start));
+    // Keyed by the faces known here, not by the names asked for: made-up extra names must not
+    // make the same glyphs again (nor fill the cache with copies of them).
+    const stack = faces.map((face) => face.name).join(',');
+    const range = await cache.get(`${version}\n${stack}\n${start}`, () => gate.run(() => makeRange(build, stack, faces, start)));
     setCacheSubject(ctx, { kind: 'asset', requested: requestedVersion(ctx.query.v), current: version });
     ctx.set(VERSION_HEADER, version);
     ctx.type = 'application/x-protobuf';
@@ -63,8 +78,13 @@ export function glyphsHandler(store: FontStore, cacheBytes: number) {
   };
 }
 
-async function makeRange(stack: string, faces: readonly FontFace[], start: number): Promise<Range> {
-  const body = await buildGlyphRange(stack, faces, start);
+async function makeRange(
+  build: typeof buildGlyphRange,
+  stack: string,
+  faces: readonly FontFace[],
+  start: number,
+): Promise<Range> {
+  const body = await build(stack, faces, start);
   // Weak: the compression middleware may send other bytes for the same range.
   return { body, etag: `W/"g${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"` };
 }

@@ -5,6 +5,7 @@ import { buildSheet, type SpriteSheet } from '../sprites/sheet.ts';
 import { SHEET_NAME, type SpriteStore } from '../sprites/sprite-store.ts';
 import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
+import { GenerationGate } from './generation-gate.ts';
 import { setCacheSubject } from './middleware.ts';
 import { notModified } from './respond.ts';
 import { VERSION_HEADER } from './tile-answer.ts';
@@ -31,7 +32,7 @@ export function spriteUrl(base: string, names: readonly string[], version: strin
  * order; an icon id present in two comes from the first) as one sprite, at 1x or 2x, plain or as
  * signed distance fields. `?v=` the version of those sheets.
  */
-export function spritesHandler(store: SpriteStore) {
+export function spritesHandler(store: SpriteStore, gate = new GenerationGate()) {
   const cache = new ByteCache<Built>(SPRITE_CACHE_BYTES);
   store.onChange(() => cache.clear());
   return async function serveSprite(ctx: Context): Promise<void> {
@@ -47,14 +48,16 @@ export function spritesHandler(store: SpriteStore) {
     const version = store.versionOf(names);
     if (version === undefined) throw new HttpError(404, 'no such sprite sheet here');
     const ratio = retina ? 2 : 1;
-    const built = await cache.get(`${version}\n${names.join(',')}\n${ratio}\n${sdf !== undefined}`, async () => {
-      const sheet = await buildSheet(
-        names.flatMap((name) => store.sheet(name)?.icons ?? []),
-        ratio,
-        sdf !== undefined,
-      );
-      return { ...sheet, etag: createHash('sha1').update(sheet.body).update(sheet.index).digest('base64url').slice(0, 22) };
-    });
+    const built = await cache.get(`${version}\n${names.join(',')}\n${ratio}\n${sdf !== undefined}`, () =>
+      gate.run(async () => {
+        const sheet = await buildSheet(
+          names.flatMap((name) => store.sheet(name)?.icons ?? []),
+          ratio,
+          sdf !== undefined,
+        );
+        return { ...sheet, etag: createHash('sha1').update(sheet.body).update(sheet.index).digest('base64url').slice(0, 22) };
+      }),
+    );
     setCacheSubject(ctx, { kind: 'asset', requested: requestedVersion(ctx.query.v), current: version });
     ctx.set(VERSION_HEADER, version);
     // Weak: the compression middleware may send other bytes for the index.

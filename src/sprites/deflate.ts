@@ -1,3 +1,5 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
 /**
  * A small deflate (RFC 1951, one block of fixed Huffman codes, greedy LZ77 over a 32 KiB window)
  * in a zlib wrapper (RFC 1950). Not the best compression, but the same bytes on every runtime:
@@ -6,6 +8,31 @@
  * transparent pixels, which LZ77 at distance 4 takes in 258-byte steps.
  */
 export function zlibDeflate(data: Uint8Array): Uint8Array {
+  const steps = deflateSteps(data);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Input bytes deflated between two turns of the event loop (a few ms of work). */
+export const DEFLATE_BYTES_PER_TURN = 256 * 1024;
+
+/**
+ * zlibDeflate, the same bytes, giving the event loop a turn every DEFLATE_BYTES_PER_TURN bytes
+ * of input: a sheet of a few thousand icons is megabytes of pixels, a fifth of a second to deflate.
+ */
+export async function zlibDeflateYielding(data: Uint8Array): Promise<Uint8Array> {
+  const steps = deflateSteps(data);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await nextTurn();
+  }
+}
+
+/** The deflate itself, pausing (yield) every DEFLATE_BYTES_PER_TURN bytes of input. */
+function* deflateSteps(data: Uint8Array): Generator<void, Uint8Array> {
   const out = new BitWriter(data.length / 2 + 64);
   out.bytes(0x78, 0x01);
   out.bits(1, 1); // BFINAL
@@ -13,7 +40,12 @@ export function zlibDeflate(data: Uint8Array): Uint8Array {
   const head = new Int32Array(1 << 16).fill(-1);
   const hash = (i: number) => (((data[i] as number) << 8) ^ ((data[i + 1] as number) << 4) ^ (data[i + 2] as number)) & 0xffff;
   let i = 0;
+  let pause = DEFLATE_BYTES_PER_TURN;
   while (i < data.length) {
+    if (i >= pause) {
+      yield;
+      pause = i + DEFLATE_BYTES_PER_TURN;
+    }
     let length = 0;
     let distance = 0;
     if (i + 2 < data.length) {

@@ -1,4 +1,4 @@
-import { zlibDeflate } from './deflate.ts';
+import { zlibDeflateYielding } from './deflate.ts';
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
@@ -31,8 +31,9 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 /**
  * A PNG (8-bit RGBA, no filter) of straight-alpha pixels. Deterministic: the same pixels give the
  * same bytes on every runtime (our own deflate, not the runtime's zlib), so sprite sheets can be compared byte for byte.
+ * Deflating gives the event loop turns (a large sheet is megabytes of pixels).
  */
-export function encodePng(width: number, height: number, rgba: Uint8Array): Uint8Array {
+export async function encodePng(width: number, height: number, rgba: Uint8Array): Promise<Uint8Array> {
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
   view.setUint32(0, width);
@@ -40,7 +41,12 @@ export function encodePng(width: number, height: number, rgba: Uint8Array): Uint
   header.set([8, 6, 0, 0, 0], 8);
   const rows = new Uint8Array((width * 4 + 1) * height);
   for (let y = 0; y < height; y++) rows.set(rgba.subarray(y * width * 4, (y + 1) * width * 4), y * (width * 4 + 1) + 1);
-  const parts = [SIGNATURE, chunk('IHDR', header), chunk('IDAT', zlibDeflate(rows)), chunk('IEND', new Uint8Array())];
+  const parts = [
+    SIGNATURE,
+    chunk('IHDR', header),
+    chunk('IDAT', await zlibDeflateYielding(rows)),
+    chunk('IEND', new Uint8Array()),
+  ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of parts) {

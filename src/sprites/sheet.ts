@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import potpack from 'potpack';
 import { distanceField, GLYPH_BUFFER_PX } from '../fonts/sdf.ts';
 import { encodePng } from './png.ts';
@@ -25,6 +26,13 @@ export interface SpriteSheet {
   index: string;
 }
 
+/**
+ * Names the code that turns SVG files into sheet bytes; hashed into every sheet version. Bump it
+ * whenever the same icons would give other bytes (resvg, packing, SDF, PNG encoder, index): a
+ * `?v=` URL is cached as immutable, so new bytes need a new version even when no SVG changed.
+ */
+export const SPRITE_GENERATOR = 'tilestamp-sprites-1';
+
 /** Transparent pixels around each icon, so no neighbour bleeds in when the map samples it scaled. */
 const GAP = 1;
 
@@ -33,22 +41,26 @@ const GAP = 1;
  * rendered by resvg, packed with potpack, written as one PNG by our encoder. With `sdf` each icon
  * becomes a signed distance field of its alpha (the glyphs' constants, 3 px of buffer around it),
  * in the alpha channel, for `icon-color`. Deterministic: same icons, same bytes, on Node and Deno.
+ * Gives the event loop a turn between icons, so other requests are answered meanwhile.
  */
 export async function buildSheet(icons: readonly Icon[], pixelRatio: number, sdf: boolean): Promise<SpriteSheet> {
   const resvg = await loadResvg();
   const seen = new Set<string>();
-  const boxes = icons.flatMap((icon) => {
-    if (seen.has(icon.id)) return [];
+  const boxes: { w: number; h: number; x: number; y: number; icon: Icon; image: Pixels }[] = [];
+  for (const icon of icons) {
+    if (seen.has(icon.id)) continue;
     seen.add(icon.id);
+    // A turn of the event loop between icons: 64 sheets of large icons take seconds to draw.
+    if (seen.size > 1) await nextTurn();
     let pixels: Pixels;
     try {
       pixels = renderSvg(resvg, icon.svg, pixelRatio);
     } catch {
-      return []; // resvg parsed it when it was read; should it fail to draw it now, leave it out
+      continue; // resvg parsed it when it was read; should it fail to draw it now, leave it out
     }
     const image = sdf ? sdfPixels(pixels) : pixels;
-    return [{ w: image.width + 2 * GAP, h: image.height + 2 * GAP, x: 0, y: 0, icon, image }];
-  });
+    boxes.push({ w: image.width + 2 * GAP, h: image.height + 2 * GAP, x: 0, y: 0, icon, image });
+  }
   // potpack reorders what it is given: pack a copy, keep `boxes` in id order for the index.
   const { w, h } = potpack([...boxes]);
   const width = Math.max(1, w);
@@ -71,7 +83,7 @@ export async function buildSheet(icons: readonly Icon[], pixelRatio: number, sdf
       ...scaleMarkers(icon.markers, pixelRatio, offset),
     };
   }
-  return { body: encodePng(width, height, rgba), index: JSON.stringify(index) };
+  return { body: await encodePng(width, height, rgba), index: JSON.stringify(index) };
 }
 
 /** An icon's alpha as a distance field (alpha channel; colour black), with the glyphs' buffer around it. */

@@ -5,6 +5,7 @@ import { type FileProblem, FileSet } from '../fonts/file-set.ts';
 import type { Logger } from '../log.ts';
 import { VERSION_HEX_DIGITS } from '../source/version.ts';
 import { loadResvg, svgSize } from './resvg.ts';
+import { SPRITE_GENERATOR } from './sheet.ts';
 import { type IconMarkers, iconMarkers } from './svg-markers.ts';
 
 /** Larger SVG files are refused rather than read. */
@@ -94,9 +95,7 @@ export class SpriteStore {
     const sheets = new Map<string, Sheet>();
     for (const [name, list] of icons) {
       list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const digest = createHash('sha256');
-      for (const icon of list) digest.update(`${icon.id}=${icon.sha256}\n`);
-      sheets.set(name, { name, icons: list, version: digest.digest('hex').slice(0, VERSION_HEX_DIGITS) });
+      sheets.set(name, { name, icons: list, version: sheetVersion(list, SPRITE_GENERATOR) });
     }
     const before = JSON.stringify([...this.#sheets.values()].map((s) => [s.name, s.version]));
     this.#sheets = sheets;
@@ -104,6 +103,16 @@ export class SpriteStore {
     for (const listener of this.#listeners) listener();
     return true;
   }
+}
+
+/**
+ * One sheet's version: its icons' ids and SHA-256 in id order, and the generator that renders them
+ * (the same SVGs through other code give other bytes under what must stay one immutable URL).
+ */
+export function sheetVersion(icons: readonly Pick<Icon, 'id' | 'sha256'>[], generator: string): string {
+  const digest = createHash('sha256').update(`${generator}\n`);
+  for (const icon of icons) digest.update(`${icon.id}=${icon.sha256}\n`);
+  return digest.digest('hex').slice(0, VERSION_HEX_DIGITS);
 }
 
 /** Reads one SVG and checks that resvg can render it at a sane size. */

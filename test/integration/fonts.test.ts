@@ -108,7 +108,8 @@ describe('GET /fonts/{fontstack}/{range}.pbf', () => {
     const mixed = await get(`/fonts/Nope%20Bold,${NOTO}/0-255.pbf`);
     expect(mixed.status).toBe(200);
     const [stack] = decodeGlyphs(mixed.body);
-    expect(stack?.name).toBe('Nope Bold,Noto Sans Regular');
+    // The name of the fonts that gave the glyphs: a range is made once for them, whatever else is asked.
+    expect(stack?.name).toBe('Noto Sans Regular');
     expect(stack?.glyphs.map((g) => g.id)).toEqual(
       decodeGlyphs((await get(`/fonts/${NOTO}/0-255.pbf`)).body)[0]?.glyphs.map((g) => g.id),
     );

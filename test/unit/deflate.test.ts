@@ -1,6 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { zlibDeflate } from '../../src/sprites/deflate.ts';
+import { DEFLATE_BYTES_PER_TURN, zlibDeflate, zlibDeflateYielding } from '../../src/sprites/deflate.ts';
+import { countTurns } from '../helpers/turns.ts';
 
 function pseudoRandom(length: number, sparse: boolean): Uint8Array {
   let seed = 12345;
@@ -24,5 +25,12 @@ describe('zlibDeflate', () => {
 
   it('compresses transparent space', () => {
     expect(zlibDeflate(new Uint8Array(1_000_000)).length).toBeLessThan(10_000);
+  });
+
+  it('gives the event loop a turn every DEFLATE_BYTES_PER_TURN bytes, for the same bytes', async () => {
+    const data = pseudoRandom(4 * DEFLATE_BYTES_PER_TURN + 1000, true);
+    const { result: yielded, turns } = await countTurns(() => zlibDeflateYielding(data));
+    expect(turns).toBeGreaterThanOrEqual(4);
+    expect(yielded).toEqual(zlibDeflate(data));
   });
 });

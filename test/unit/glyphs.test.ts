@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Glyph } from 'fontkit';
 import * as fontkit from 'fontkit';
 import { describe, expect, it } from 'vitest';
 import { ByteCache } from '../../src/fonts/byte-cache.ts';
@@ -7,6 +8,7 @@ import { edt, INF } from '../../src/fonts/edt.ts';
 import { FontFace, type LoadedFont } from '../../src/fonts/font-face.ts';
 import { faceName, normaliseFontName } from '../../src/fonts/font-name.ts';
 import { buildGlyphRange, parseRange } from '../../src/fonts/glyph-range.ts';
+import { renderSdfGlyph } from '../../src/fonts/sdf.ts';
 import { fontstackNames } from '../../src/http/font-routes.ts';
 import { REPO } from '../helpers/fixtures.ts';
 import { type DecodedGlyph, decodeGlyphs } from '../helpers/glyphs.ts';
@@ -274,5 +276,31 @@ describe('the byte-bounded cache', () => {
     const cache = new ByteCache(100);
     await expect(cache.get('x', () => Promise.reject(new Error('no')))).rejects.toThrow('no');
     expect(await cache.get('x', async () => made(1))).toEqual(made(1));
+  });
+});
+
+describe('glyph size cap', () => {
+  /** A square outline `px` pixels on a side at 24 px per em (1000 units per em). */
+  function square(px: number) {
+    const side = (px * 1000) / 24;
+    const commands = [
+      { command: 'moveTo', args: [0, 0] },
+      { command: 'lineTo', args: [side, 0] },
+      { command: 'lineTo', args: [side, side] },
+      { command: 'lineTo', args: [0, side] },
+      { command: 'closePath', args: [] },
+    ];
+    return { advanceWidth: 500, path: { commands, cbox: { minX: 0, minY: 0, maxX: side, maxY: side } } } as unknown as Glyph;
+  }
+
+  it('renders a glyph of 255 px on a side', () => {
+    const glyph = renderSdfGlyph(65, square(255), 1000, 20);
+    expect([glyph.width, glyph.height]).toEqual([255, 255]);
+    expect(glyph.bitmap?.length).toBe(261 * 261);
+  });
+
+  it.each([256, 100_000])('keeps only the advance of a glyph %i px on a side (MapLibre drops larger ones)', (px) => {
+    const glyph = renderSdfGlyph(65, square(px), 1000, 20);
+    expect(glyph).toEqual({ id: 65, width: 0, height: 0, left: 0, top: -20, advance: 12 });
   });
 });
