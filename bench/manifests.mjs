@@ -1,6 +1,6 @@
 // `npm run bench:manifests`: what hash manifests cost. (1) Building one cold (not in the manifest
 // cache), in process, for a full raster block (341 tiles of 50 KB: every byte hashed), a full
-// vector block (341 gzip tiles of 20 KB) and a deduplicated vector file (stored ids, no hashing):
+// vector block (341 gzip tiles of 20 KB) and a deduplicated vector file (tippecanoe):
 // total time and the longest stretch the event loop is held between two turns. (2) Tiles by
 // `?h=` beside the same tiles by `?v=`, through the built server, driven by wrk.
 // Asserts nothing. Prints a markdown table. Settings (environment): BENCH_ROUNDS (5), BENCH_SECONDS (3).
@@ -61,7 +61,7 @@ writeBlock(join(dir, 'vector.mbtiles'), 'pbf', GZIP, 20 * 1024);
 const sets = [
   ['raster block, 341 × 50 KB', join(dir, 'raster.mbtiles')],
   ['vector block, 341 × 20 KB', join(dir, 'vector.mbtiles')],
-  ['vector, deduplicated (countries, stored ids)', join(ROOT, 'test/fixtures/countries.mbtiles')],
+  ['vector, deduplicated (countries)', join(ROOT, 'test/fixtures/countries.mbtiles')],
 ];
 
 log('| block | tiles | build, median ms | longest hold of the loop, wall ms (median) | same, CPU ms (median) |');

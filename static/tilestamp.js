@@ -19,7 +19,7 @@
 // and version, kept in a bounded cache). An unchanged tile keeps its URL across versions, so after
 // a refresh the browser (and any CDN) answers it from its cache and only changed tiles are fetched.
 // On a new version the manifests of the blocks in view are fetched before the sources move. A tile
-// missing from its manifest, or a manifest that fails, keeps `?v=`. MapLibre needs 5.21 or later
+// missing from its manifest, or a manifest that fails or names another version, keeps `?v=`. MapLibre needs 5.21 or later
 // (it awaits an async transformRequest for tiles); on older versions `survive` does nothing.
 // A plain ES module with no dependencies; served by tilestamp itself.
 
@@ -47,8 +47,8 @@ function blockOf(z, x, y) {
 /**
  * The hash manifests of one server: `rewrite(url)` gives the `?h=` URL of a tile URL (or the
  * URL as it is), fetching its block's manifest once, shared by every tile of the block;
- * `prefetch(id, version, blocks)` fetches several in parallel. Never rejects: a failed manifest
- * counts as empty, and its tiles keep `?v=`.
+ * `prefetch(id, version, blocks)` fetches several in parallel. Never rejects: a failed manifest,
+ * or one of another version than asked for, counts as empty, and its tiles keep `?v=`.
  */
 function hashManifests(prefix) {
   /** "id/z/x/y?v=version" → Promise of the `tiles` object, or undefined when it failed. */
@@ -62,7 +62,8 @@ function hashManifests(prefix) {
       tiles = fetch(url)
         .then((response) => (response.ok ? response.json() : undefined))
         .then(
-          (body) => (body && typeof body.tiles === 'object' ? body.tiles : undefined),
+          // Another version's manifest (a replica behind, answering no-cache) names other bytes.
+          (body) => (body && body.version === version && typeof body.tiles === 'object' ? body.tiles : undefined),
           () => undefined,
         );
       if (kept.size >= MANIFESTS_KEPT) kept.delete(kept.keys().next().value);

@@ -2,7 +2,7 @@ import { flipY } from '../storage/coords.ts';
 import { CachedTileSource } from './cached-source.ts';
 import { readFailure, SourceUnavailableError } from './errors.ts';
 import { MbtilesSource } from './mbtiles-source.ts';
-import { storedIdHash, tileHash } from './tile-hash.ts';
+import { tileHash } from './tile-hash.ts';
 import type { TileSource } from './tile-source.ts';
 
 /**
@@ -38,7 +38,7 @@ const nextTurn: Pause = () => new Promise((resolve) => setImmediate(resolve));
  * z, x, y order; missing tiles are absent. Read a few rows of a column at a time (one index
  * range read each), with a turn of the event loop after each: hashing a full raster block
  * (341 × 50 KB) in one go would hold the loop for tens of milliseconds (`npm run
- * bench:manifests`). A deduplicated file's trusted stored ids are used without reading the bytes. Throws what a tile read throws (SourceUnavailableError when the file is being
+ * bench:manifests`). Throws what a tile read throws (SourceUnavailableError when the file is being
  * written in place).
  */
 export async function blockHashes(source: TileSource, block: Block, pause: Pause = nextTurn): Promise<Record<string, string>> {
@@ -85,10 +85,7 @@ function columnReader(serving: TileSource): ColumnReader {
       const rows = file.tileColumn(z, x, flipY(z, yTo), flipY(z, yFrom));
       const found: [number, string][] = [];
       for (const row of rows) {
-        const stored = row.id === undefined ? undefined : storedIdHash(row.id);
-        const data = stored === undefined ? (row.data ?? file.getTile(z, x, row.y)) : undefined;
-        const hash = stored ?? (data === undefined ? undefined : tileHash({ data }));
-        if (hash !== undefined) found.push([flipY(z, row.y), hash]);
+        found.push([flipY(z, row.y), tileHash(row)]);
       }
       return found.sort((a, b) => a[0] - b[0]);
     } catch (error) {

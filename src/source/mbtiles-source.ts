@@ -97,10 +97,8 @@ export class MbtilesSource implements TileSource {
   getTile(z: number, x: number, y: number): Tile | undefined {
     const yTms = flipY(z, y);
     let data: Buffer | undefined;
-    let storedId: string | undefined;
     try {
       data = this.file.getTile(z, x, yTms);
-      storedId = data === undefined ? undefined : this.file.getTileId(z, x, yTms);
     } catch (error) {
       this.#assertIntact();
       throw readFailure(this.id, error);
@@ -110,9 +108,7 @@ export class MbtilesSource implements TileSource {
     // Raster files may mix PNG and JPEG (GDAL's PNG_JPEG), so each image says what it is.
     const raster = formatKind(this.format) === 'raster';
     const format = raster ? (sniffFormat(data)?.format ?? this.format) : this.format;
-    const tile: Tile = { data, contentType: contentTypeOf(format), encoding: raster ? undefined : storedEncoding(data) };
-    if (storedId !== undefined) tile.storedId = storedId;
-    return tile;
+    return { data, contentType: contentTypeOf(format), encoding: raster ? undefined : storedEncoding(data) };
   }
 
   intact(): boolean {

@@ -7,8 +7,6 @@ export interface Tile {
   contentType: string;
   /** Set when the stored bytes are a gzip or zlib stream (vector tiles only). */
   encoding: TileEncoding | undefined;
-  /** A content hash the file stores for this tile, when its schema has one (see tile-hash.ts). */
-  storedId?: string;
   /** The tile's content hash H (tile-hash.ts), once computed (the hot-tile cache keeps it). */
   hash?: string;
 }

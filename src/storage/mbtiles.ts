@@ -16,15 +16,11 @@ export interface TileRow {
   data: Buffer;
 }
 
-/**
- * One stored tile of a column, as a hash manifest needs it: the stored id where the schema keeps
- * one (the bytes are then read only if the id is not a content hash), else the bytes.
- */
+/** One stored tile of a column, as a hash manifest needs it. */
 export interface ColumnTile {
   /** TMS row. */
   y: number;
-  id?: string;
-  data?: Buffer;
+  data: Buffer;
 }
 
 /** How the file stores its tiles: a plain `tiles` table, or tippecanoe's `map` + `images` behind a `tiles` view. */
@@ -33,11 +29,8 @@ export type TileSchema = 'table' | 'deduplicated' | 'view';
 // CAST: a tile stored as TEXT comes back as its stored bytes, not decoded (and re-encoded) as UTF-8.
 const TILE_SQL =
   'SELECT CAST(tile_data AS BLOB) AS tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
-const TILE_ID_SQL = 'SELECT tile_id FROM map WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?';
 const COLUMN_SQL =
   'SELECT tile_row AS y, CAST(tile_data AS BLOB) AS data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row BETWEEN ? AND ? AND tile_data IS NOT NULL';
-const COLUMN_ID_SQL =
-  'SELECT map.tile_row AS y, map.tile_id AS id FROM map JOIN images ON images.tile_id = map.tile_id WHERE map.zoom_level = ? AND map.tile_column = ? AND map.tile_row BETWEEN ? AND ? AND images.tile_data IS NOT NULL';
 const ALL_TILES_SQL =
   'SELECT zoom_level AS z, tile_column AS x, tile_row AS y, CAST(tile_data AS BLOB) AS data FROM tiles ORDER BY zoom_level, tile_column, tile_row';
 
@@ -52,9 +45,7 @@ export class MbtilesFile {
   readonly indexed: boolean;
   readonly #db: Database;
   readonly #tile: Statement;
-  readonly #tileId: Statement | undefined;
   #column: Statement | undefined;
-  #columnIds: Statement | undefined;
 
   private constructor(
     readonly path: string,
@@ -67,7 +58,6 @@ export class MbtilesFile {
       .prepare(`EXPLAIN QUERY PLAN ${TILE_SQL}`)
       .all(0, 0, 0)
       .some((step) => /^SCAN /.test(String(step.detail)) && !/USING/.test(String(step.detail)));
-    this.#tileId = this.schema === 'deduplicated' ? db.prepare(TILE_ID_SQL) : undefined;
     this.metadata = parseMetadata(db.prepare('SELECT name, value FROM metadata').all() as { name: unknown; value: unknown }[]);
   }
 
@@ -101,23 +91,10 @@ export class MbtilesFile {
   }
 
   /**
-   * The id the deduplicated schema stores for a tile (`map.tile_id`: tippecanoe writes a hash
-   * of the tile, @mapbox/mbtiles an MD5); undefined for other schemas or when absent.
-   */
-  getTileId(z: number, x: number, yTms: number): string | undefined {
-    const id = this.#tileId?.get(z, x, yTms)?.tile_id;
-    return typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint' ? String(id) : undefined;
-  }
-
-  /**
    * The tiles of one column between two TMS rows (inclusive): one index range read, for hash
-   * manifests. A deduplicated file gives its stored ids and no bytes; others give the bytes.
+   * manifests, through the `tiles` view of a deduplicated file as every tile read.
    */
   tileColumn(z: number, x: number, yFromTms: number, yToTms: number): ColumnTile[] {
-    if (this.schema === 'deduplicated') {
-      this.#columnIds ??= this.#db.prepare(COLUMN_ID_SQL);
-      return this.#columnIds.all(z, x, yFromTms, yToTms).map((row) => ({ y: Number(row.y), id: String(row.id) }));
-    }
     this.#column ??= this.#db.prepare(COLUMN_SQL);
     return this.#column.all(z, x, yFromTms, yToTms).flatMap((row) => {
       const data = asBytes(row.data);

@@ -144,7 +144,7 @@ describe('tile ETags follow the bytes, not the version', () => {
   const etagOf = async (id: string, t: StoredTile) => header(await getGzip(tileUrl(id, zxy(t))), 'etag');
 
   it('keeps the ETag of a tile a refresh did not change, so it revalidates to 304 under the new version', async () => {
-    // Deduplicated schema (@mapbox/mbtiles): the ETag comes from the stored MD5 tile id.
+    // Deduplicated schema (@mapbox/mbtiles): the ETag follows the bytes there too.
     const { same, changed } = compare('dedup.mbtiles', 'dedup-edited.mbtiles');
     expect(changed).toHaveLength(1);
     expect(versions['dedup-edited']).not.toBe(versions.dedup);

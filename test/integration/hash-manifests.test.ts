@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,7 +62,7 @@ beforeAll(async () => {
     minzoom: '2',
     maxzoom: '4',
   });
-  // Half the tiles share one image: tippecanoe's deduplicated schema, MD5 ids as stored hashes.
+  // Half the tiles share one image: the deduplicated schema (@mapbox/mbtiles, MD5 ids).
   const sea = solidPng([0, 0, 200], 4);
   for (const t of tiles.filter((t) => t.z <= 4)) half.push({ ...t, data: (t.x + t.y) % 2 === 0 ? sea : t.data });
   writeDeduplicated(join(dir, 'dedup.mbtiles'), { name: 'dedup', format: 'png', minzoom: 0, maxzoom: 4 }, half);
@@ -139,7 +140,7 @@ describe('GET /tiles/{id}/hashes/{z}/{x}/{y}.json', () => {
     expect(Object.keys(manifest.tiles)).toHaveLength(16 + 64 + 256); // zooms 2–4
   });
 
-  it('a file with half its tiles deduplicated: the stored ids are the hashes, and the ETags', async () => {
+  it('a file with half its tiles deduplicated: one hash per image, the ETags', async () => {
     const manifest = json<Manifest>(await rawRequest(`${server.url}/tiles/dedup/hashes/0/0/0.json`));
     expect(Object.keys(manifest.tiles)).toHaveLength(half.length);
     const hashes = Object.values(manifest.tiles);
@@ -205,6 +206,55 @@ describe('GET /tiles/{id}/hashes/{z}/{x}/{y}.json', () => {
     const res = await rawRequest(`${server.url}/tiles/raster/6/7/4.png?h=${old.tiles['6/7/4']}`);
     expect(header(res, 'cache-control')).toBe('no-cache');
     expect(res.body.equals(solidPng([255, 0, 255], 4))).toBe(true);
+  });
+});
+
+describe('stored tile ids that are not content hashes', () => {
+  const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex').slice(0, 16);
+
+  it('a deduplicated file whose ids are random hex: H is the hash of the bytes, and a refresh reusing the ids is never immutable for other bytes', async () => {
+    const own = tempDir();
+    const write = (path: string, generation: number) => {
+      const raster = rasterTiles(generation).filter((t) => t.z <= 2);
+      writeDeduplicated(path, { name: 'ids', format: 'png', minzoom: 0, maxzoom: 2 }, raster);
+      // Ids as a pipeline might give them: 32 hex digits, one per image, the same at every refresh.
+      execSql(
+        path,
+        `UPDATE map SET tile_id = (SELECT printf('%032x', images.rowid) FROM images WHERE images.tile_id = map.tile_id);
+         UPDATE images SET tile_id = printf('%032x', rowid);`,
+      );
+      return raster;
+    };
+    const first = write(join(own, 'ids.mbtiles'), 0);
+    const served = await startTestServer(own, { watch: true, settleMs: 100 });
+    try {
+      const before = json<Manifest>(await rawRequest(`${served.url}/tiles/ids/hashes/0/0/0.json`));
+      const one = first.find((t) => t.z === 1 && t.x === 1 && t.y === 0)!;
+      const h = before.tiles['1/1/0'];
+      expect(h).toBe(sha(one.data));
+      expect(etagOf(await rawRequest(`${served.url}/tiles/ids/1/1/0.png`))).toBe(h);
+      const staged = join(own, '.next.tmp');
+      const next = write(staged, 1);
+      renameSync(staged, join(own, 'ids.mbtiles'));
+      await served.rescan('test');
+      const changed = next.find((t) => t.z === 1 && t.x === 1 && t.y === 0)!;
+      expect(changed.data.equals(one.data)).toBe(false);
+      const res = await rawRequest(`${served.url}/tiles/ids/1/1/0.png?h=${h}`);
+      expect(res.body.equals(changed.data)).toBe(true);
+      expect(header(res, 'cache-control')).toBe('no-cache');
+    } finally {
+      await served.close();
+      removeDir(own);
+    }
+  });
+
+  it('a tippecanoe file: H and the ETag are the hash of the stored bytes too', async () => {
+    const stored = readStoredTiles(join(dir, 'countries.mbtiles')).filter((t) => t.z <= 1);
+    const manifest = json<Manifest>(await rawRequest(`${server.url}/tiles/countries/hashes/0/0/0.json`));
+    for (const t of stored) {
+      const key = `${t.z}/${t.x}/${2 ** t.z - 1 - t.y}`;
+      expect(manifest.tiles[key], key).toBe(sha(t.data));
+    }
   });
 });
 

@@ -40,7 +40,7 @@ describe('the hot path answers exactly as the general path', () => {
   beforeAll(async () => {
     dir = tempDir();
     copyFixture('world_cities.mbtiles', dir); // plain schema: ETags hashed from the bytes
-    copyFixture('countries.mbtiles', dir); // tippecanoe's deduplicated schema: stored ids
+    copyFixture('countries.mbtiles', dir); // tippecanoe's deduplicated schema
     servers = [await startTestServer(dir), await startTestServer(dir, { corsOrigin: 'https://app.example', cacheBytes: 0 })];
   });
   afterAll(async () => {

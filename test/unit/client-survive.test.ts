@@ -32,13 +32,13 @@ function fakeMap(version: string, pageTransform: Transform | null = null) {
   return map;
 }
 
-/** fetch answering the manifest of block 5/1/2 with `tiles`, counting the requests. */
-function stubManifests(tiles: Record<string, string> | 'fail') {
+/** fetch answering the manifest of block 5/1/2 with `tiles` of `version`, counting the requests. */
+function stubManifests(tiles: Record<string, string> | 'fail', version = 'aaaa') {
   const fetched: string[] = [];
   vi.stubGlobal('fetch', async (url: string) => {
     fetched.push(url);
     if (tiles === 'fail') return new Response('{"error":"x"}', { status: 503 });
-    return new Response(JSON.stringify({ version: 'aaaa', tiles }), { status: 200 });
+    return new Response(JSON.stringify({ version, tiles }), { status: 200 });
   });
   return fetched;
 }
@@ -70,6 +70,16 @@ describe('followVersions with survive', () => {
   it('a failed manifest keeps ?v=', async () => {
     vi.stubGlobal('EventSource', FakeEventSource);
     stubManifests('fail');
+    const map = fakeMap('5.21.0');
+    followVersions(map, { server: SERVER });
+    expect(await map.transform(TILE, 'Tile')).toEqual({ url: TILE });
+  });
+
+  it('a manifest of another version (a replica that has not loaded this one yet) keeps ?v=', async () => {
+    // The server answers a manifest URL whose v is not its version with its own manifest, no-cache:
+    // those hashes name another version's bytes, never the bytes ?v=aaaa asks for.
+    vi.stubGlobal('EventSource', FakeEventSource);
+    stubManifests({ '7/10/20': H }, 'bbbb');
     const map = fakeMap('5.21.0');
     followVersions(map, { server: SERVER });
     expect(await map.transform(TILE, 'Tile')).toEqual({ url: TILE });
