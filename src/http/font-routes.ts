@@ -4,11 +4,9 @@ import { ByteCache } from '../fonts/byte-cache.ts';
 import type { FontFace } from '../fonts/font-face.ts';
 import type { FontStore } from '../fonts/font-store.ts';
 import { buildGlyphRange, parseRange } from '../fonts/glyph-range.ts';
-import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
 import { GenerationGate } from './generation-gate.ts';
-import { setCacheSubject } from './middleware.ts';
-import { notModified, sendDiscovery } from './respond.ts';
+import { sendDiscovery, sendVersioned } from './respond.ts';
 import { VERSION_HEADER } from './tile-answer.ts';
 
 /** Fonts one fontstack may name, at most. */
@@ -70,11 +68,7 @@ export function glyphsHandler(
     // make the same glyphs again (nor fill the cache with copies of them).
     const stack = faces.map((face) => face.name).join(',');
     const range = await cache.get(`${version}\n${stack}\n${start}`, () => gate.run(() => makeRange(build, stack, faces, start)));
-    setCacheSubject(ctx, { kind: 'asset', requested: requestedVersion(ctx.query.v), current: version });
-    ctx.set(VERSION_HEADER, version);
-    ctx.type = 'application/x-protobuf';
-    if (notModified(ctx, range.etag)) return;
-    ctx.body = Buffer.from(range.body.buffer, range.body.byteOffset, range.body.byteLength);
+    sendVersioned(ctx, version, 'application/x-protobuf', range.etag, range.body);
   };
 }
 

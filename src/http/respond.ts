@@ -1,6 +1,8 @@
 import type { Context } from 'koa';
+import { requestedVersion } from './cache-policy.ts';
 import { bodyEtag } from './etag.ts';
 import { setCacheSubject } from './middleware.ts';
+import { VERSION_HEADER } from './tile-answer.ts';
 
 /**
  * Sends a discovery document (`no-cache, must-revalidate`) with an ETag over its body, and 304
@@ -24,4 +26,17 @@ export function notModified(ctx: Context, etag: string): boolean {
   if (!ctx.fresh) return false;
   ctx.status = 304;
   return true;
+}
+
+/**
+ * Sends something generated under a resource version (the fonts version, a sprite sheet's): `?v=`
+ * that version is immutable, anything else revalidates against `etag` (304 with no body when the
+ * client's If-None-Match already names it).
+ */
+export function sendVersioned(ctx: Context, version: string, type: string, etag: string, body: Uint8Array | string): void {
+  setCacheSubject(ctx, { kind: 'asset', requested: requestedVersion(ctx.query.v), current: version });
+  ctx.set(VERSION_HEADER, version);
+  ctx.type = type;
+  if (notModified(ctx, etag)) return;
+  ctx.body = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }

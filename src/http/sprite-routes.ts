@@ -3,12 +3,9 @@ import type { Context } from 'koa';
 import { ByteCache } from '../fonts/byte-cache.ts';
 import { buildSheet, type SpriteSheet } from '../sprites/sheet.ts';
 import { SHEET_NAME, type SpriteStore } from '../sprites/sprite-store.ts';
-import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
 import { GenerationGate } from './generation-gate.ts';
-import { setCacheSubject } from './middleware.ts';
-import { notModified } from './respond.ts';
-import { VERSION_HEADER } from './tile-answer.ts';
+import { sendVersioned } from './respond.ts';
 
 /** Sheet names one sprite request may merge, at most. */
 export const MAX_SPRITE_NAMES = 64;
@@ -58,18 +55,12 @@ export function spritesHandler(store: SpriteStore, gate = new GenerationGate()) 
         return { ...sheet, etag: createHash('sha1').update(sheet.body).update(sheet.index).digest('base64url').slice(0, 22) };
       }),
     );
-    setCacheSubject(ctx, { kind: 'asset', requested: requestedVersion(ctx.query.v), current: version });
-    ctx.set(VERSION_HEADER, version);
     // Weak: the compression middleware may send other bytes for the index.
     if (kind === 'json') {
-      ctx.type = 'application/json; charset=utf-8';
-      if (notModified(ctx, `W/"j${built.etag}"`)) return;
-      ctx.body = built.index;
+      sendVersioned(ctx, version, 'application/json; charset=utf-8', `W/"j${built.etag}"`, built.index);
     } else {
-      ctx.type = 'image/png';
       ctx.compress = false; // already deflated
-      if (notModified(ctx, `"p${built.etag}"`)) return;
-      ctx.body = Buffer.from(built.body.buffer, built.body.byteOffset, built.body.byteLength);
+      sendVersioned(ctx, version, 'image/png', `"p${built.etag}"`, built.body);
     }
   };
 }
