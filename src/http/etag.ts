@@ -15,5 +15,12 @@ export function tileEtag(hash: string, decompressed: boolean): string {
  * compression middleware may send other bytes for the same body.
  */
 export function bodyEtag(body: string): string {
-  return `W/"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
+  return `W/"${shortDigest(body)}"`;
+}
+
+/** The digest ETags are made of: SHA-1 over the parts in order, 22 base64url characters. */
+export function shortDigest(...parts: (string | Uint8Array)[]): string {
+  const digest = createHash('sha1');
+  for (const part of parts) digest.update(part);
+  return digest.digest('base64url').slice(0, 22);
 }

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { ByteCache } from '../fonts/byte-cache.ts';
 import type { FontFace } from '../fonts/font-face.ts';
 import type { FontStore } from '../fonts/font-store.ts';
 import { buildGlyphRange, parseRange } from '../fonts/glyph-range.ts';
 import { HttpError } from './errors.ts';
+import { shortDigest } from './etag.ts';
 import { GenerationGate } from './generation-gate.ts';
 import { sendDiscovery, sendVersioned } from './respond.ts';
 import { VERSION_HEADER } from './tile-answer.ts';
@@ -80,7 +80,7 @@ async function makeRange(
 ): Promise<Range> {
   const body = await build(stack, faces, start);
   // Weak: the compression middleware may send other bytes for the same range.
-  return { body, etag: `W/"g${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"` };
+  return { body, etag: `W/"g${shortDigest(body)}"` };
 }
 
 /** The font names of a fontstack path segment (comma-separated, percent-encoded): 400 when unusable. */

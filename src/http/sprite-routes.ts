@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { ByteCache } from '../fonts/byte-cache.ts';
 import { buildSheet, type SpriteSheet } from '../sprites/sheet.ts';
 import { SHEET_NAME, type SpriteStore } from '../sprites/sprite-store.ts';
 import { HttpError } from './errors.ts';
+import { shortDigest } from './etag.ts';
 import { GenerationGate } from './generation-gate.ts';
 import { sendVersioned } from './respond.ts';
 
@@ -52,7 +52,7 @@ export function spritesHandler(store: SpriteStore, gate = new GenerationGate()) 
           ratio,
           sdf !== undefined,
         );
-        return { ...sheet, etag: createHash('sha1').update(sheet.body).update(sheet.index).digest('base64url').slice(0, 22) };
+        return { ...sheet, etag: shortDigest(sheet.body, sheet.index) };
       }),
     );
     // Weak: the compression middleware may send other bytes for the index.
