@@ -9,10 +9,13 @@ export type CacheSubject =
   | { kind: 'discovery' }
   /** Liveness and readiness: always fresh. */
   | { kind: 'status' }
-  /** A static file (maplibre-gl, the client module), published with `v` = a digest of its bytes. */
+  /**
+   * Something published with `v` = its current version, with the `v` the request carried, if any:
+   * a static file (maplibre-gl, the client module; `v` a digest of its bytes), a glyph range or
+   * sprite (the fonts' or sheets' version), a hash manifest (the tileset's). Immutable only for
+   * the current one.
+   */
   | { kind: 'asset'; requested: string | undefined; current: string }
-  /** A hash manifest, with the `v` the request carried, if any: immutable only for the current one. */
-  | { kind: 'manifest'; requested: string | undefined; current: string }
   /** The Server-Sent Events stream. */
   | { kind: 'events' }
   /** Any 4xx or 5xx that is not a missing tile. */
@@ -73,9 +76,8 @@ export function cacheControl(subject: CacheSubject, maxAge: number): string {
     case 'tile':
       return tileCacheControl(tilePolicy({ v: subject.requested }, { version: subject.current }), maxAge);
     case 'asset':
-    case 'manifest':
-      // Pages link assets with their digest, TileJSON manifests with the version; any other URL
-      // revalidates (ETag) every time.
+      // Pages link assets with their digest, styles glyphs and sprites and TileJSON manifests
+      // with their version; any other URL revalidates (ETag) every time.
       return subject.requested !== undefined && versionMatches(subject.requested, subject.current)
         ? `public, max-age=${IMMUTABLE_MAX_AGE}, immutable`
         : 'no-cache';

@@ -3,14 +3,11 @@ import { BLOCK_ZOOMS, type Block, blockHashes } from '../source/hash-manifest.ts
 import type { Registry } from '../source/registry.ts';
 import type { TileSource } from '../source/tile-source.ts';
 import { MAX_ZOOM } from '../storage/coords.ts';
-import { requestedVersion } from './cache-policy.ts';
 import { HttpError } from './errors.ts';
 import { bodyEtag } from './etag.ts';
 import { requireSource } from './lookup.ts';
-import { setCacheSubject } from './middleware.ts';
-import { notModified } from './respond.ts';
+import { sendVersioned } from './respond.ts';
 import { httpErrorFor } from './source-errors.ts';
-import { VERSION_HEADER } from './tile-answer.ts';
 import { parseTileCoordinates } from './tile-path.ts';
 
 /** Built manifests kept (~12 KB each at most: a few MB). */
@@ -99,10 +96,6 @@ export function hashManifestHandler(registry: Registry, manifests: HashManifests
     } catch (error) {
       throw httpErrorFor(error, registry, source);
     }
-    ctx.set(VERSION_HEADER, source.version);
-    setCacheSubject(ctx, { kind: 'manifest', requested: requestedVersion(ctx.query.v), current: source.version });
-    ctx.type = 'application/json; charset=utf-8';
-    if (notModified(ctx, bodyEtag(body))) return;
-    ctx.body = body;
+    sendVersioned(ctx, source.version, 'application/json; charset=utf-8', bodyEtag(body), body);
   };
 }

@@ -29,9 +29,9 @@ export function notModified(ctx: Context, etag: string): boolean {
 }
 
 /**
- * Sends something generated under a resource version (the fonts version, a sprite sheet's): `?v=`
- * that version is immutable, anything else revalidates against `etag` (304 with no body when the
- * client's If-None-Match already names it).
+ * Sends something generated under a version (the fonts', a sprite sheet's, a tileset's for its
+ * hash manifests): `?v=` that version is immutable, anything else revalidates against `etag` (304
+ * with no body when the client's If-None-Match already names it).
  */
 export function sendVersioned(ctx: Context, version: string, type: string, etag: string, body: Uint8Array | string): void {
   setCacheSubject(ctx, { kind: 'asset', requested: requestedVersion(ctx.query.v), current: version });
