@@ -1,8 +1,9 @@
-import { close, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { close, fstatSync, openSync, statSync } from 'node:fs';
 import { messageOf } from '../error-message.ts';
 import { flipY } from '../storage/coords.ts';
 import { MbtilesError, MbtilesFile, type TileRow } from '../storage/mbtiles.ts';
 import type { Metadata } from '../storage/metadata.ts';
+import { isWalDescriptor } from '../storage/read-only-wal.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import {
   contentTypeOf,
@@ -261,14 +262,8 @@ function openGuard(path: string): Guard {
   return {
     fd,
     state: { path, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino, busy: false },
-    wal: inWalMode(fd) ? walIdentity(path) : undefined,
+    wal: isWalDescriptor(fd) ? walIdentity(path) : undefined,
   };
-}
-
-/** Whether the file's header says WAL mode (read and write versions 2, bytes 18 and 19). */
-function inWalMode(fd: number): boolean {
-  const header = Buffer.alloc(20);
-  return readSync(fd, header, 0, 20, 0) === 20 && header[18] === 2 && header[19] === 2;
 }
 
 /**

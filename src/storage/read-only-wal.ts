@@ -45,13 +45,18 @@ function cannotOpen(error: unknown): boolean {
 
 /** Whether the file's header says WAL mode (read and write versions 2, bytes 18 and 19). */
 export function isWalFile(path: string): boolean {
-  const header = Buffer.alloc(20);
   const fd = openSync(path, 'r');
   try {
-    return readSync(fd, header, 0, 20, 0) === 20 && header[18] === 2 && header[19] === 2;
+    return isWalDescriptor(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** isWalFile for a file already open: reads its header through `fd`. */
+export function isWalDescriptor(fd: number): boolean {
+  const header = Buffer.alloc(20);
+  return readSync(fd, header, 0, 20, 0) === 20 && header[18] === 2 && header[19] === 2;
 }
 
 /**
