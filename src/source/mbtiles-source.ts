@@ -17,7 +17,7 @@ import {
 import { type DigestPool, sharedDigestPool } from './digest-pool.ts';
 import { DigestError } from './digest-protocol.ts';
 import { CONTENT_FORMULA } from './digest-ranges.ts';
-import { FileChangedError, readFailure, SourceUnavailableError } from './errors.ts';
+import { assertIntact, FileChangedError, readFailure } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
 import { type DigestProgress, ProgressMeter } from './progress.ts';
 import { ctimeMayRepeat, type FileState, sameIdentity } from './snapshot.ts';
@@ -101,10 +101,10 @@ export class MbtilesSource implements TileSource {
     try {
       data = this.file.getTile(z, x, yTms);
     } catch (error) {
-      this.#assertIntact();
+      assertIntact(this);
       throw readFailure(this.id, error);
     }
-    this.#assertIntact();
+    assertIntact(this);
     if (data === undefined) return undefined;
     // Raster files may mix PNG and JPEG (GDAL's PNG_JPEG), so each image says what it is.
     const raster = formatKind(this.format) === 'raster';
@@ -121,10 +121,6 @@ export class MbtilesSource implements TileSource {
     // A WAL-mode file takes a writer's commits into its -wal, which SQLite reads at once, while
     // the file itself stays untouched until a checkpoint: the -wal must be as it was too.
     return this.#guard.wal === undefined || walIdentity(this.#guard.state.path) === this.#guard.wal;
-  }
-
-  #assertIntact(): void {
-    if (!this.intact()) throw new SourceUnavailableError(`tileset ${this.id} is being overwritten in place`);
   }
 
   close(): void {
