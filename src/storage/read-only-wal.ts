@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { cannotOpen } from './sqlite-errors.ts';
 
 /**
  * Largest WAL-mode file copied into memory when it lies in a folder tilestamp cannot write and
@@ -35,12 +36,6 @@ export function needsWalFallback(error: unknown, path: string): boolean {
   } catch {
     return false; // the file itself cannot be read: the original failure stands
   }
-}
-
-function cannotOpen(error: unknown): boolean {
-  const e = error as { code?: unknown; errcode?: unknown } | undefined;
-  if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_CANTOPEN')) return true;
-  return typeof e?.errcode === 'number' && (e.errcode & 0xff) === 14;
 }
 
 /** Whether the file's header says WAL mode (read and write versions 2, bytes 18 and 19). */
