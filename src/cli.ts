@@ -28,9 +28,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command.name === 'version') return printVersions(command.files, command.versioning);
   if (command.name === 'stamp') {
-    // A progress bar only for a person watching, as for `version`: never into a pipe or a log file.
-    const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-    const options = { check: command.check, ...(bar && { onProgress: bar.show, progressEveryMs: 200 }) };
+    const { bar, options: progress } = terminalProgress();
+    const options = { check: command.check, ...progress };
     return stampFiles(await loadSqliteDriver(), command.files, options, {
       out: (line) => {
         bar?.clear();
@@ -83,13 +82,9 @@ async function printVersions(files: string[], versioning: VersionOptions): Promi
   let failures = 0;
   for (const path of files) {
     const id = basename(path).replace(/\.mbtiles$/, '');
-    // A progress bar only for a person watching: never into a pipe or a log file.
-    const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+    const { bar, options: progress } = terminalProgress();
     try {
-      const source = await loadMbtilesSource(driver, id, path, versioning, {
-        acceptFreshCtime: true,
-        ...(bar && { onProgress: bar.show, progressEveryMs: 200 }),
-      });
+      const source = await loadMbtilesSource(driver, id, path, versioning, { acceptFreshCtime: true, ...progress });
       bar?.clear();
       source.close();
       process.stdout.write(`${source.version}  ${id}  ${path}\n`);
@@ -100,6 +95,15 @@ async function printVersions(files: string[], versioning: VersionOptions): Promi
     }
   }
   return failures === 0 ? 0 : 1;
+}
+
+/**
+ * A progress bar on stderr for `version` and `stamp`, only for a person watching (never into a
+ * pipe or a log file), and the options that feed it (none without a terminal).
+ */
+function terminalProgress() {
+  const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+  return { bar, options: bar ? { onProgress: bar.show, progressEveryMs: 200 } : {} };
 }
 
 main(process.argv.slice(2)).then(

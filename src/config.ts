@@ -364,7 +364,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The error sentence for a value its option does not take, or undefined when it is fine. */
-export function checkValue(spec: OptionSpec, text: string | undefined): string | undefined {
+function checkValue(spec: OptionSpec, text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   if (!spec.value) {
     // A boolean flag carries no value; its variable says true or false.

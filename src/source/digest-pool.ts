@@ -3,7 +3,7 @@ import process from 'node:process';
 import { Worker } from 'node:worker_threads';
 import { isDeno } from '../storage/driver.ts';
 import { DigestError, type DigestTask, type ToMain, type ToWorker } from './digest-protocol.ts';
-import { combineRanges, type RangeDigest } from './digest-ranges.ts';
+import { type ContentDigest, combineRanges, type RangeDigest } from './digest-ranges.ts';
 
 /** Hears how many more bytes were digested; called on the event loop, often. */
 export type OnBytes = (bytes: number) => void;
@@ -62,7 +62,7 @@ export class DigestPool {
   }
 
   /** The content digest (README, "Versions") of the MBTiles file at `path`, on inode `ino`. */
-  digestContent(path: string, ino: number, onBytes?: OnBytes): Promise<ReturnType<typeof combineRanges>> {
+  digestContent(path: string, ino: number, onBytes?: OnBytes): Promise<ContentDigest> {
     return new Promise((resolve, reject) => {
       const results: RangeDigest[] = [];
       let pending = 0;

@@ -1,6 +1,7 @@
 import { messageOf } from '../error-message.ts';
 import { MbtilesError } from '../storage/mbtiles.ts';
 import { classifySqliteError } from '../storage/sqlite-errors.ts';
+import type { TileSource } from './tile-source.ts';
 
 /**
  * The file changed while it was being opened or digested: not a verdict on its content, so a
@@ -16,6 +17,11 @@ export class FileChangedError extends MbtilesError {
  */
 export class SourceUnavailableError extends Error {
   override name = 'SourceUnavailableError';
+}
+
+/** Bytes read from a file being overwritten in place are no tile of either version: throws unless `source` is intact. */
+export function assertIntact(source: Pick<TileSource, 'id' | 'intact'>): void {
+  if (!source.intact()) throw new SourceUnavailableError(`tileset ${source.id} is being overwritten in place`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { flipY } from '../storage/coords.ts';
 import { CachedTileSource } from './cached-source.ts';
-import { readFailure, SourceUnavailableError } from './errors.ts';
+import { assertIntact, readFailure } from './errors.ts';
 import { MbtilesSource } from './mbtiles-source.ts';
 import { tileHash } from './tile-hash.ts';
 import type { TileSource } from './tile-source.ts';
@@ -93,9 +93,4 @@ function columnReader(serving: TileSource): ColumnReader {
       throw readFailure(source.id, error);
     }
   };
-}
-
-/** Bytes read from a file being overwritten in place are no tile of either version. */
-function assertIntact(source: TileSource): void {
-  if (!source.intact()) throw new SourceUnavailableError(`tileset ${source.id} is being overwritten in place`);
 }

@@ -1,8 +1,9 @@
-import { close, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { close, fstatSync, openSync, statSync } from 'node:fs';
 import { messageOf } from '../error-message.ts';
 import { flipY } from '../storage/coords.ts';
 import { MbtilesError, MbtilesFile, type TileRow } from '../storage/mbtiles.ts';
 import type { Metadata } from '../storage/metadata.ts';
+import { isWalDescriptor } from '../storage/read-only-wal.ts';
 import type { SqliteDriver } from '../storage/sqlite.ts';
 import {
   contentTypeOf,
@@ -16,7 +17,7 @@ import {
 import { type DigestPool, sharedDigestPool } from './digest-pool.ts';
 import { DigestError } from './digest-protocol.ts';
 import { CONTENT_FORMULA } from './digest-ranges.ts';
-import { FileChangedError, readFailure, SourceUnavailableError } from './errors.ts';
+import { assertIntact, FileChangedError, readFailure } from './errors.ts';
 import { discoverVectorLayers } from './layers.ts';
 import { type DigestProgress, ProgressMeter } from './progress.ts';
 import { ctimeMayRepeat, type FileState, sameIdentity } from './snapshot.ts';
@@ -100,10 +101,10 @@ export class MbtilesSource implements TileSource {
     try {
       data = this.file.getTile(z, x, yTms);
     } catch (error) {
-      this.#assertIntact();
+      assertIntact(this);
       throw readFailure(this.id, error);
     }
-    this.#assertIntact();
+    assertIntact(this);
     if (data === undefined) return undefined;
     // Raster files may mix PNG and JPEG (GDAL's PNG_JPEG), so each image says what it is.
     const raster = formatKind(this.format) === 'raster';
@@ -120,10 +121,6 @@ export class MbtilesSource implements TileSource {
     // A WAL-mode file takes a writer's commits into its -wal, which SQLite reads at once, while
     // the file itself stays untouched until a checkpoint: the -wal must be as it was too.
     return this.#guard.wal === undefined || walIdentity(this.#guard.state.path) === this.#guard.wal;
-  }
-
-  #assertIntact(): void {
-    if (!this.intact()) throw new SourceUnavailableError(`tileset ${this.id} is being overwritten in place`);
   }
 
   close(): void {
@@ -261,14 +258,8 @@ function openGuard(path: string): Guard {
   return {
     fd,
     state: { path, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino, busy: false },
-    wal: inWalMode(fd) ? walIdentity(path) : undefined,
+    wal: isWalDescriptor(fd) ? walIdentity(path) : undefined,
   };
-}
-
-/** Whether the file's header says WAL mode (read and write versions 2, bytes 18 and 19). */
-function inWalMode(fd: number): boolean {
-  const header = Buffer.alloc(20);
-  return readSync(fd, header, 0, 20, 0) === 20 && header[18] === 2 && header[19] === 2;
 }
 
 /**

@@ -13,7 +13,7 @@ import { type FileState, lookAt, type Snapshot, sameFile, takeSnapshot } from '.
 import type { VersionOptions } from './version.ts';
 
 // Kept importable from here, where the metrics and the tests have always found them.
-export { RETRY_FIRST_MS, RETRY_MAX_MS, type ReloadOutcome, retryDelay } from './reload-decision.ts';
+export { RETRY_MAX_MS, type ReloadOutcome, retryDelay } from './reload-decision.ts';
 
 export interface ReloaderDeps {
   dataDir: string;

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { cannotOpen } from './sqlite-errors.ts';
 
 /**
  * Largest WAL-mode file copied into memory when it lies in a folder tilestamp cannot write and
@@ -37,21 +38,20 @@ export function needsWalFallback(error: unknown, path: string): boolean {
   }
 }
 
-function cannotOpen(error: unknown): boolean {
-  const e = error as { code?: unknown; errcode?: unknown } | undefined;
-  if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_CANTOPEN')) return true;
-  return typeof e?.errcode === 'number' && (e.errcode & 0xff) === 14;
-}
-
 /** Whether the file's header says WAL mode (read and write versions 2, bytes 18 and 19). */
 export function isWalFile(path: string): boolean {
-  const header = Buffer.alloc(20);
   const fd = openSync(path, 'r');
   try {
-    return readSync(fd, header, 0, 20, 0) === 20 && header[18] === 2 && header[19] === 2;
+    return isWalDescriptor(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** isWalFile for a file already open: reads its header through `fd`. */
+export function isWalDescriptor(fd: number): boolean {
+  const header = Buffer.alloc(20);
+  return readSync(fd, header, 0, 20, 0) === 20 && header[18] === 2 && header[19] === 2;
 }
 
 /**

@@ -43,9 +43,16 @@ export function transientCause(error: unknown): string | undefined {
   ) {
     if (classifySqliteError(e) === 'busy') return 'locked by another process';
     const code = typeof e.code === 'string' ? e.code : undefined;
-    if (code !== undefined && (TRANSIENT_CODES.has(code) || code.startsWith('SQLITE_CANTOPEN'))) return code;
-    const errcode = (e as { errcode?: unknown }).errcode;
-    if (typeof errcode === 'number' && (errcode & 0xff) === 14) return 'SQLITE_CANTOPEN';
+    if (code !== undefined && TRANSIENT_CODES.has(code)) return code;
+    // better-sqlite3's extended name as it is; node:sqlite's errcode as the primary name.
+    if (cannotOpen(e)) return code?.startsWith('SQLITE_CANTOPEN') ? code : 'SQLITE_CANTOPEN';
   }
   return undefined;
+}
+
+/** SQLITE_CANTOPEN (any extended code), from either driver: `code` of better-sqlite3, `errcode` of node:sqlite. */
+export function cannotOpen(error: unknown): boolean {
+  const e = error as { code?: unknown; errcode?: unknown } | undefined;
+  if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_CANTOPEN')) return true;
+  return typeof e?.errcode === 'number' && (e.errcode & 0xff) === 14;
 }
