@@ -1,4 +1,4 @@
-import { MISSING, type TileCache } from './tile-cache.ts';
+import { type CacheOwner, MISSING, type TileCache, tileKey } from './tile-cache.ts';
 import { tileHash } from './tile-hash.ts';
 import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
 
@@ -8,7 +8,7 @@ import type { Tile, TileSource, TileSourceInfo } from './tile-source.ts';
  * are the bytes of the version it names. Each tile's content hash is computed once, when it is read.
  */
 export class CachedTileSource implements TileSource {
-  readonly #owner: number;
+  readonly #owner: CacheOwner;
 
   constructor(
     readonly inner: TileSource,
@@ -31,12 +31,12 @@ export class CachedTileSource implements TileSource {
   }
 
   getTile(z: number, x: number, y: number): Tile | undefined {
-    const key = `${this.#owner}/${z}/${x}/${y}`;
-    const cached = this.cache.get(key);
+    const key = tileKey(z, x, y);
+    const cached = this.cache.get(this.#owner, key);
     if (cached !== undefined) return cached === MISSING ? undefined : cached;
     const tile = this.inner.getTile(z, x, y);
     if (tile !== undefined) tile.hash = tileHash(tile);
-    if (this.cache.admits(key)) this.cache.set(key, this.#owner, tile ?? MISSING);
+    if (this.cache.admits(key)) this.cache.set(this.#owner, key, tile ?? MISSING);
     return tile;
   }
 

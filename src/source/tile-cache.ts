@@ -15,7 +15,7 @@ export const MISSING = Symbol('missing tile');
  */
 const SEEN_BYTES_PER_KEY = 16384;
 
-/** Bytes an entry costs beyond its tile data: the key, the entry object, the map and ring slots. */
+/** Bytes an entry costs beyond its tile data: the key, the entry and tile objects, the map and ring slots. */
 const ENTRY_OVERHEAD = 160;
 
 /** Counters for /metrics; `bytes` and `entries` are what the cache holds now. */
@@ -27,11 +27,29 @@ export interface TileCacheStats {
   entries: number;
 }
 
+/**
+ * A tile's key within its source: a number for zooms up to 26 (its index in a z-order of every
+ * tile of every zoom, exact as a double), a string beyond. Numbers up to z15 are small integers,
+ * which a Map hashes and compares without building or flattening a string on every request.
+ */
+export type TileKey = number | string;
+
+/** The key of z/x/y (the caller has checked x and y are within 0 … 2^z − 1). */
+export function tileKey(z: number, x: number, y: number): TileKey {
+  if (z > 26) return `${z}/${x}/${y}`;
+  const side = 2 ** z;
+  return (side * side - 1) / 3 + y * side + x;
+}
+
+/** The entries of one source instance: its own key space (tile-cache.ts hands them out). */
+export type CacheOwner = Map<TileKey, Entry> & { readonly __cacheOwner: unique symbol };
+
 interface Entry {
-  key: string;
+  key: TileKey;
+  /** The entries of the source instance that read it. */
+  home: CacheOwner;
   tile: CachedTile;
   size: number;
-  owner: number;
   /** Asked for since it was (re)inserted: earns one more round before eviction. */
   used: boolean;
   /** False once dropped (evicted, replaced, or its owner closed); the ring forgets it when the hand passes. */
@@ -40,8 +58,8 @@ interface Entry {
 
 /**
  * The hot-tile cache (`--cache-size`): one byte budget shared by every serving source, least
- * recently used out. Keys carry the serial number of the source instance that read the tile, so
- * a swapped-in source (or a handle reopened after an in-place write) starts with nothing and a
+ * recently used out. Each source instance has a key space of its own (its owner map), so a
+ * swapped-in source (or a handle reopened after an in-place write) starts with nothing and a
  * hit can only ever be bytes of the version that source serves. A source that closes drops its
  * entries at once.
  *
@@ -53,7 +71,8 @@ interface Entry {
  * later eviction walks over again, which made a miss-heavy walk several times slower than a read.
  */
 export class TileCache {
-  readonly #entries = new Map<string, Entry>();
+  /** Live entries, over every owner. */
+  #count = 0;
   /** A tile larger than this is served but not kept: one huge tile must not flush the cache. */
   readonly #maxEntryBytes: number;
   /** Power-of-two capacity; the entries from #head on, #length of them, oldest first. */
@@ -63,13 +82,12 @@ export class TileCache {
   /** Entries in the ring that are no longer live. */
   #dead = 0;
   #bytes = 0;
-  #nextOwner = 1;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
   /** Keys missed once lately (admits): the set, and the ring that forgets the oldest. */
-  readonly #seen = new Set<string>();
-  readonly #seenRing: (string | undefined)[];
+  readonly #seen = new Set<TileKey>();
+  readonly #seenRing: (TileKey | undefined)[];
   #seenNext = 0;
 
   constructor(readonly maxBytes: number) {
@@ -84,7 +102,7 @@ export class TileCache {
    * tile out and dying old. On a hot set the second request admits it; what the cache loses is
    * one more read per tile.
    */
-  admits(key: string): boolean {
+  admits(key: TileKey): boolean {
     if (this.#seen.delete(key)) return true;
     const forgotten = this.#seenRing[this.#seenNext];
     if (forgotten !== undefined) this.#seen.delete(forgotten);
@@ -95,12 +113,12 @@ export class TileCache {
   }
 
   /** A fresh key space for one source instance. */
-  newOwner(): number {
-    return this.#nextOwner++;
+  newOwner(): CacheOwner {
+    return new Map() as CacheOwner;
   }
 
-  get(key: string): CachedTile | undefined {
-    const entry = this.#entries.get(key);
+  get(owner: CacheOwner, key: TileKey): CachedTile | undefined {
+    const entry = owner.get(key);
     if (entry === undefined) {
       this.#misses += 1;
       return undefined;
@@ -110,13 +128,14 @@ export class TileCache {
     return entry.tile;
   }
 
-  set(key: string, owner: number, tile: CachedTile): void {
-    const size = ENTRY_OVERHEAD + key.length + (tile === MISSING ? 0 : tile.data.length);
+  set(owner: CacheOwner, key: TileKey, tile: CachedTile): void {
+    const size = ENTRY_OVERHEAD + (tile === MISSING ? 0 : tile.data.length);
     if (size > this.#maxEntryBytes) return;
-    const previous = this.#entries.get(key);
+    const previous = owner.get(key);
     if (previous !== undefined) this.#drop(previous);
-    const entry: Entry = { key, tile, size, owner, used: false, live: true };
-    this.#entries.set(key, entry);
+    const entry: Entry = { key, home: owner, tile, size, used: false, live: true };
+    owner.set(key, entry);
+    this.#count += 1;
     this.#push(entry);
     this.#bytes += size;
     while (this.#bytes > this.maxBytes) this.#evictOne();
@@ -135,8 +154,9 @@ export class TileCache {
         this.#push(entry);
         continue;
       }
-      this.#entries.delete(entry.key);
+      entry.home.delete(entry.key);
       entry.live = false;
+      this.#count -= 1;
       this.#bytes -= entry.size;
       this.#evictions += 1;
       return;
@@ -144,9 +164,9 @@ export class TileCache {
   }
 
   /** Forgets every entry of one source instance (it closed: nobody can ask for them again). */
-  dropOwner(owner: number): void {
-    for (const entry of this.#entries.values()) if (entry.owner === owner) this.#drop(entry);
-    if (this.#dead > this.#entries.size) this.#compact();
+  dropOwner(owner: CacheOwner): void {
+    for (const entry of [...owner.values()]) this.#drop(entry);
+    if (this.#dead > this.#count) this.#compact();
   }
 
   stats(): TileCacheStats {
@@ -155,15 +175,16 @@ export class TileCache {
       misses: this.#misses,
       evictions: this.#evictions,
       bytes: this.#bytes,
-      entries: this.#entries.size,
+      entries: this.#count,
     };
   }
 
   /** Takes a live entry out of the map at once; its ring slot is skipped when the hand gets there. */
   #drop(entry: Entry): void {
-    this.#entries.delete(entry.key);
+    entry.home.delete(entry.key);
     entry.live = false;
     entry.tile = MISSING; // its bytes can be collected now, not when the hand passes
+    this.#count -= 1;
     this.#bytes -= entry.size;
     this.#dead += 1;
   }

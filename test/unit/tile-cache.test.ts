@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CachedTileSource } from '../../src/source/cached-source.ts';
-import { MISSING, TileCache } from '../../src/source/tile-cache.ts';
+import { MISSING, TileCache, tileKey } from '../../src/source/tile-cache.ts';
 import { tileHash } from '../../src/source/tile-hash.ts';
 import type { Tile, TileSource } from '../../src/source/tile-source.ts';
 
@@ -36,7 +36,7 @@ describe('TileCache', () => {
   it('stays within its byte budget and counts evictions', () => {
     const cache = new TileCache(64 * 1024);
     const owner = cache.newOwner();
-    for (let i = 0; i < 100; i++) cache.set(`${owner}/5/${i}/0`, owner, tile(4096));
+    for (let i = 0; i < 100; i++) cache.set(owner, tileKey(5, i, 0), tile(4096));
     const stats = cache.stats();
     expect(stats.bytes).toBeLessThanOrEqual(64 * 1024);
     expect(stats.entries).toBeGreaterThan(5);
@@ -46,37 +46,38 @@ describe('TileCache', () => {
   it('keeps what is asked for and drops what is not (least recently used out)', () => {
     const cache = new TileCache(10 * 4200);
     const owner = cache.newOwner();
-    for (let i = 0; i < 8; i++) cache.set(`k${i}`, owner, tile(4000));
-    cache.get('k0'); // the oldest, but in use
-    for (let i = 8; i < 12; i++) cache.set(`k${i}`, owner, tile(4000));
-    expect(cache.get('k0')).toBeDefined();
-    expect(cache.get('k1')).toBeUndefined();
+    for (let i = 0; i < 8; i++) cache.set(owner, `k${i}`, tile(4000));
+    cache.get(owner, 'k0'); // the oldest, but in use
+    for (let i = 8; i < 12; i++) cache.set(owner, `k${i}`, tile(4000));
+    expect(cache.get(owner, 'k0')).toBeDefined();
+    expect(cache.get(owner, 'k1')).toBeUndefined();
   });
 
   it('never keeps a tile larger than an eighth of the budget (one tile cannot flush the rest)', () => {
     const cache = new TileCache(80_000);
     const owner = cache.newOwner();
-    cache.set('small', owner, tile(1000));
-    cache.set('huge', owner, tile(20_000));
-    expect(cache.get('huge')).toBeUndefined();
-    expect(cache.get('small')).toBeDefined();
+    cache.set(owner, 'small', tile(1000));
+    cache.set(owner, 'huge', tile(20_000));
+    expect(cache.get(owner, 'huge')).toBeUndefined();
+    expect(cache.get(owner, 'small')).toBeDefined();
   });
 
   it('remembers holes', () => {
     const cache = new TileCache(10_000);
-    cache.set('hole', cache.newOwner(), MISSING);
-    expect(cache.get('hole')).toBe(MISSING);
+    const owner = cache.newOwner();
+    cache.set(owner, 'hole', MISSING);
+    expect(cache.get(owner, 'hole')).toBe(MISSING);
   });
 
   it('forgets every entry of an owner that closes, and only those', () => {
     const cache = new TileCache(1 << 20);
     const [a, b] = [cache.newOwner(), cache.newOwner()];
-    cache.set('a1', a, tile(100));
-    cache.set('a2', a, MISSING);
-    cache.set('b1', b, tile(100));
+    cache.set(a, 'a1', tile(100));
+    cache.set(a, 'a2', MISSING);
+    cache.set(b, 'b1', tile(100));
     cache.dropOwner(a);
-    expect([cache.get('a1'), cache.get('a2')]).toEqual([undefined, undefined]);
-    expect(cache.get('b1')).toBeDefined();
+    expect([cache.get(a, 'a1'), cache.get(a, 'a2')]).toEqual([undefined, undefined]);
+    expect(cache.get(b, 'b1')).toBeDefined();
     expect(cache.stats().entries).toBe(1);
   });
 });
@@ -123,6 +124,19 @@ describe('CachedTileSource', () => {
   });
 });
 
+describe('tileKey', () => {
+  it('gives every tile of zooms 0-26 its own exact number, and deeper tiles a string', () => {
+    const seen = new Set<number | string>();
+    for (let z = 0; z <= 4; z++) for (let x = 0; x < 2 ** z; x++) for (let y = 0; y < 2 ** z; y++) seen.add(tileKey(z, x, y));
+    expect(seen.size).toBe((4 ** 5 - 1) / 3); // 341 tiles, 341 keys
+    const last = 2 ** 26 - 1;
+    expect(tileKey(26, last, last)).toBe((4 ** 27 - 1) / 3 - 1);
+    expect(Number.isSafeInteger(tileKey(26, last, last))).toBe(true);
+    expect(tileKey(26, last, last - 1)).toBe((tileKey(26, last, last) as number) - 2 ** 26);
+    expect(tileKey(27, 5, 6)).toBe('27/5/6');
+  });
+});
+
 describe('TileCache admission', () => {
   it('admits a key the second time it is offered, and forgets keys offered once long ago', () => {
     const cache = new TileCache(1024 * 4096); // remembers 1024 keys offered once
@@ -140,9 +154,9 @@ describe('TileCache under churn', () => {
     const cache = new TileCache(100 * 1200);
     let owner = cache.newOwner();
     for (let i = 0; i < 5000; i++) {
-      const key = `${owner}/${i % 700}`;
-      if (cache.get(key) === undefined) cache.set(key, owner, tile(1000 + (i % 7) * 10));
-      if (i % 3 === 0) cache.get(`${owner}/${(i * 7) % 700}`);
+      const key = i % 700;
+      if (cache.get(owner, key) === undefined) cache.set(owner, key, tile(1000 + (i % 7) * 10));
+      if (i % 3 === 0) cache.get(owner, (i * 7) % 700);
       if (i % 1500 === 1499) {
         cache.dropOwner(owner);
         expect(cache.stats()).toMatchObject({ bytes: 0, entries: 0 });
@@ -150,7 +164,7 @@ describe('TileCache under churn', () => {
       }
       expect(cache.stats().bytes).toBeLessThanOrEqual(100 * 1200);
     }
-    const live = new Set(Array.from({ length: 700 }, (_, i) => `${owner}/${i}`).filter((k) => cache.get(k) !== undefined));
+    const live = new Set(Array.from({ length: 700 }, (_, i) => i).filter((k) => cache.get(owner, k) !== undefined));
     const { entries, hits, misses } = cache.stats();
     expect(live.size).toBe(entries);
     expect(entries).toBeGreaterThan(50);
