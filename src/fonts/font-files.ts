@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as fontkit from 'fontkit';
+import type * as Fontkit from 'fontkit';
 import type { LoadedFont } from './font-face.ts';
 
 const FONT_FILE = /\.(ttf|otf|ttc|woff|woff2)$/i;
@@ -56,7 +56,10 @@ export async function loadFontFile(dir: string, path: string): Promise<LoadedFon
   if (info.size > MAX_FONT_FILE_BYTES) throw new Error(`larger than ${MAX_FONT_FILE_BYTES} bytes`);
   const bytes = await readFile(join(dir, path));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  let parsed: fontkit.Font | fontkit.FontCollection;
+  // Loaded at the first font file: fontkit and its tables cost ~10 MB of memory that a server
+  // without fonts (most of them serve tiles only) should not carry.
+  const fontkit: typeof Fontkit = await import('fontkit');
+  let parsed: Fontkit.Font | Fontkit.FontCollection;
   try {
     parsed = fontkit.create(bytes);
   } catch (error) {
