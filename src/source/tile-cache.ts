@@ -96,17 +96,13 @@ export class TileCache {
   }
 
   /**
-   * Whether a tile just read is worth keeping: any while the cache has room, then only one asked
-   * for a second time since lately. A
+   * Whether a tile just read is worth keeping: only one asked for a second time since lately. A
    * tile asked for once (most of a walk over more tiles than fit) is served and forgotten: its
    * bytes die young, freed at once by the young-generation collector, instead of pushing a kept
    * tile out and dying old. On a hot set the second request admits it; what the cache loses is
    * one more read per tile.
    */
   admits(key: TileKey): boolean {
-    // While there is room, keeping a tile pushes nothing out: a cache (re)starting empty fills
-    // at the first request of each tile instead of the second.
-    if (this.#bytes <= this.maxBytes - this.#maxEntryBytes) return true;
     if (this.#seen.delete(key)) return true;
     const forgotten = this.#seenRing[this.#seenNext];
     if (forgotten !== undefined) this.#seen.delete(forgotten);
