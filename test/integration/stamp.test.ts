@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, execSql, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
@@ -104,6 +105,49 @@ describe('tilestamp stamp', () => {
       expect((await server.get('/tiles/world_cities.json')).status).toBe(200);
       expect(server.logs.filter((l) => l.level === 'error')).toEqual([]);
     } finally {
+      await server.close();
+    }
+  });
+
+  it('gets its write lock while the server reads the file without pause (each turn of reads lets go of its lock)', async () => {
+    const data = join(dir, 'busy');
+    const path = copyFixture('world_cities.mbtiles', data);
+    const server = await startTestServer(data, { cacheBytes: 0, logLevel: 'warn' }); // every answer a read
+    const tiles = readStoredTiles(path).map((t) => ({ ...t, plain: gunzipSync(t.data) }));
+    let stamping = false;
+    let done = false;
+    const seen = { ok: 0, busy: 0, okWhileStamping: 0, other: [] as string[] };
+    const reader = async (offset: number) => {
+      for (let i = offset; !done && i < offset + 20_000; i += 7) {
+        const t = tiles[i % tiles.length] as (typeof tiles)[number];
+        const response = await server.get(`/tiles/world_cities/${t.z}/${t.x}/${2 ** t.z - 1 - t.y}.pbf`);
+        const body = Buffer.from(await response.arrayBuffer()); // fetch takes the gzip coding off
+        if (response.status === 200 && body.equals(t.plain)) {
+          seen.ok += 1;
+          if (stamping) seen.okWhileStamping += 1;
+        } else if (response.status === 503) seen.busy += 1;
+        else seen.other.push(`${response.status} for ${t.z}/${t.x}/${t.y}`);
+      }
+    };
+    try {
+      const readers = [0, 1, 2, 3, 4, 5, 6, 7].map((n) => reader(n * 101));
+      while (seen.ok < 200) await new Promise((resolve) => setTimeout(resolve, 5));
+      stamping = true;
+      const child = spawn('node', [CLI, 'stamp', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      stamping = false;
+      done = true;
+      await Promise.all(readers);
+      expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+      expect(storedHash(path)).toHaveLength(1);
+      expect(seen.okWhileStamping).toBeGreaterThan(0); // the reads did go on while it waited
+      expect(seen.other).toEqual([]); // the right bytes, or 503 once the file is written in place
+    } finally {
+      done = true;
       await server.close();
     }
   });
