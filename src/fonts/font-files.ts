@@ -56,7 +56,7 @@ export async function loadFontFile(dir: string, path: string): Promise<LoadedFon
   if (info.size > MAX_FONT_FILE_BYTES) throw new Error(`larger than ${MAX_FONT_FILE_BYTES} bytes`);
   const bytes = await readFile(join(dir, path));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  // Loaded at the first font file: fontkit and its tables cost ~10 MB of memory that a server
+  // Loaded at the first font file: fontkit and its tables cost ~3 MB of heap that a server
   // without fonts (most of them serve tiles only) should not carry.
   const fontkit: typeof Fontkit = await import('fontkit');
   let parsed: Fontkit.Font | Fontkit.FontCollection;

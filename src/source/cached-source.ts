@@ -36,7 +36,7 @@ export class CachedTileSource implements TileSource {
     if (cached !== undefined) return cached === MISSING ? undefined : cached;
     const tile = this.inner.getTile(z, x, y);
     if (tile !== undefined) tile.hash = tileHash(tile);
-    if (this.cache.admits(key)) this.cache.set(this.#owner, key, tile ?? MISSING);
+    if (this.cache.admits(this.#owner, key)) this.cache.set(this.#owner, key, tile ?? MISSING);
     return tile;
   }
 

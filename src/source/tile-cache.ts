@@ -42,7 +42,7 @@ export function tileKey(z: number, x: number, y: number): TileKey {
 }
 
 /** The entries of one source instance: its own key space (tile-cache.ts hands them out). */
-export type CacheOwner = Map<TileKey, Entry> & { readonly __cacheOwner: unique symbol };
+export type CacheOwner = Map<TileKey, Entry> & { readonly serial: number; readonly __cacheOwner: unique symbol };
 
 interface Entry {
   key: TileKey;
@@ -82,6 +82,7 @@ export class TileCache {
   /** Entries in the ring that are no longer live. */
   #dead = 0;
   #bytes = 0;
+  #nextSerial = 0;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -102,7 +103,11 @@ export class TileCache {
    * tile out and dying old. On a hot set the second request admits it; what the cache loses is
    * one more read per tile.
    */
-  admits(key: TileKey): boolean {
+  admits(owner: CacheOwner, tile: TileKey): boolean {
+    // The owner's serial in the low bits: two tilesets asking for the same z/x/y (two sources of
+    // one style) are two tiles. Beyond z21 the sum is no longer exact: two keys may then meet,
+    // which only admits a tile one request early.
+    const key = typeof tile === 'number' ? tile * 1024 + (owner.serial & 1023) : `${owner.serial}/${tile}`;
     if (this.#seen.delete(key)) return true;
     const forgotten = this.#seenRing[this.#seenNext];
     if (forgotten !== undefined) this.#seen.delete(forgotten);
@@ -114,7 +119,7 @@ export class TileCache {
 
   /** A fresh key space for one source instance. */
   newOwner(): CacheOwner {
-    return new Map() as CacheOwner;
+    return Object.assign(new Map(), { serial: this.#nextSerial++ }) as unknown as CacheOwner;
   }
 
   get(owner: CacheOwner, key: TileKey): CachedTile | undefined {

@@ -111,7 +111,15 @@ export class MbtilesFile {
     try {
       this.#begin.run();
     } catch {
-      return; // reads stay in autocommit (and say what is wrong themselves)
+      // A transaction left open (a turn whose COMMIT and ROLLBACK both failed) must not keep
+      // the lock for good: end it and begin again; else reads stay in autocommit (and say what
+      // is wrong themselves).
+      try {
+        this.#db.exec('ROLLBACK');
+        this.#begin.run();
+      } catch {
+        return;
+      }
     }
     this.#inTurn = true;
     setImmediate(() => this.#endTurn());

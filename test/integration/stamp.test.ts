@@ -144,7 +144,7 @@ describe('tilestamp stamp', () => {
       await Promise.all(readers);
       expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
       expect(storedHash(path)).toHaveLength(1);
-      expect(seen.okWhileStamping).toBeGreaterThan(0); // the reads did go on while it waited
+      expect(seen.okWhileStamping).toBeGreaterThan(0); // the reads went on while it ran
       expect(seen.other).toEqual([]); // the right bytes, or 503 once the file is written in place
     } finally {
       done = true;

@@ -140,12 +140,23 @@ describe('tileKey', () => {
 describe('TileCache admission', () => {
   it('admits a key the second time it is offered, and forgets keys offered once long ago', () => {
     const cache = new TileCache(1024 * 4096); // remembers 1024 keys offered once
-    expect(cache.admits('a')).toBe(false);
-    expect(cache.admits('a')).toBe(true);
-    expect(cache.admits('a')).toBe(false); // admitted: offered again only once evicted
-    for (let i = 0; i < 1024; i++) cache.admits(`k${i}`);
-    expect(cache.admits('a')).toBe(false);
-    expect(cache.admits('k1023')).toBe(true);
+    const owner = cache.newOwner();
+    expect(cache.admits(owner, 'a')).toBe(false);
+    expect(cache.admits(owner, 'a')).toBe(true);
+    expect(cache.admits(owner, 'a')).toBe(false); // admitted: offered again only once evicted
+    for (let i = 0; i < 1024; i++) cache.admits(owner, `k${i}`);
+    expect(cache.admits(owner, 'a')).toBe(false);
+    expect(cache.admits(owner, 'k1023')).toBe(true);
+  });
+
+  it('counts the same z/x/y of two sources as two tiles', () => {
+    const cache = new TileCache(1024 * 4096);
+    const [a, b] = [cache.newOwner(), cache.newOwner()];
+    const key = tileKey(14, 8000, 5000);
+    expect(cache.admits(a, key)).toBe(false);
+    expect(cache.admits(b, key)).toBe(false); // b's first request, not a's second
+    expect(cache.admits(b, key)).toBe(true);
+    expect(cache.admits(a, key)).toBe(true);
   });
 });
 
