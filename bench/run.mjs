@@ -8,7 +8,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bigSet, sampleSet, tileCoords } from './lib/datasets.mjs';
-import { groupRss, httpGet, killAll, killChildrenOnExit } from './lib/processes.mjs';
+import { groupCpuSeconds, groupRss, httpGet, killAll, killChildrenOnExit } from './lib/processes.mjs';
 import { addRatios, describeRun, markdownTable, summarize } from './lib/report.mjs';
 import {
   CLI,
@@ -196,7 +196,12 @@ async function benchSet(set) {
 
   const warmUp = (r) => runWrk(r.port, r.urls, { ...wrkOptions(), seconds: 1 });
   await alternate(live, 1, warmUp, `${set.name} warm-up (not kept)`);
-  const rounds = await alternate(live, settings.rounds, (r) => runWrk(r.port, r.urls, wrkOptions()), `${set.name} 200`);
+  const rounds = await alternate(
+    live,
+    settings.rounds,
+    (r) => measured(r, () => runWrk(r.port, r.urls, wrkOptions())),
+    `${set.name} 200`,
+  );
 
   await Promise.all(
     live
@@ -235,6 +240,14 @@ async function benchSet(set) {
   }));
   addRatios(out);
   return { name: set.name, file: set.file, tilesWalked: coords.length, zooms: zoomRange(coords), rows: out };
+}
+
+/** One wrk round, with the CPU time the server's processes spent on it per request (µs). */
+async function measured(r, run) {
+  const before = groupCpuSeconds(r.proc.pid);
+  const one = await run();
+  one.cpuUsPerRequest = one.requests > 0 ? ((groupCpuSeconds(r.proc.pid) - before) * 1e6) / one.requests : undefined;
+  return one;
 }
 
 /** `rounds` rounds over `rows`, each round starting one row later, so no server always goes first. */

@@ -170,6 +170,28 @@ export async function waitReady(proc, port, path, timeoutMs) {
 }
 
 /** Resident memory (VmRSS, bytes) of every process in the group `pgid`: the server and its cluster workers. */
+/**
+ * CPU time (user + system) used so far by every process of a process group, in seconds: read
+ * around a wrk round, it says what the round cost the server, whatever else ran on the machine.
+ * Linux clock ticks are 1/100 s.
+ */
+export function groupCpuSeconds(pgid) {
+  let ticks = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // fields after the command name "(…)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue;
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
 export function groupRss(pgid) {
   let total = 0;
   let processes = 0;

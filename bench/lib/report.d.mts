@@ -5,6 +5,8 @@ export interface WrkRun {
   p99Ms: number;
   requests: number;
   errors: number;
+  /** CPU time (user + system) of the server's processes over the round, per request. */
+  cpuUsPerRequest?: number;
 }
 export interface Summary {
   rps: number;
@@ -12,6 +14,8 @@ export interface Summary {
   p99Ms: number;
   minRps: number;
   maxRps: number;
+  /** Median over the rounds; undefined when a round was not measured. */
+  cpuUsPerRequest?: number;
   requests: number;
   errors: number;
 }

@@ -17,6 +17,7 @@ export function summarize(runs) {
     p99Ms: median(runs.map((r) => r.p99Ms)),
     minRps: Math.min(...runs.map((r) => r.rps)),
     maxRps: Math.max(...runs.map((r) => r.rps)),
+    cpuUsPerRequest: runs.every((r) => r.cpuUsPerRequest !== undefined) ? median(runs.map((r) => r.cpuUsPerRequest)) : undefined,
     requests: runs.reduce((a, r) => a + r.requests, 0),
     errors: runs.reduce((a, r) => a + r.errors, 0),
   };
@@ -45,18 +46,18 @@ const x = (n, digits = 2) => (n === undefined ? '–' : `${n.toFixed(digits)} ×
 /** The markdown table: one block of rows per data set. */
 export function markdownTable(result) {
   const lines = [
-    '| data | server | req/s (median) | spread | p99 ms | × ceiling | × Koa floor | × SQLite floor | × tileserver-gl | p99 ÷ Koa floor p99 | p99 ÷ SQLite floor p99 | 304 req/s | RSS MB | cache hits |',
-    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
+    '| data | server | req/s (median) | spread | p99 ms | server CPU µs/req | × ceiling | × Koa floor | × SQLite floor | × tileserver-gl | p99 ÷ Koa floor p99 | p99 ÷ SQLite floor p99 | 304 req/s | RSS MB | cache hits |',
+    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
   ];
   for (const set of result.sets) {
     if (set.error) {
-      lines.push(`| ${set.name} | all | ${set.error} | | | | | | | | | | | |`);
+      lines.push(`| ${set.name} | all | ${set.error} | | | | | | | | | | | | |`);
       continue;
     }
     for (const row of set.rows) {
       const s = row.summary;
       if (s === undefined) {
-        lines.push(`| ${set.name} | ${row.label} | ${row.status ?? 'not measured'} | | | | | | | | | | | |`);
+        lines.push(`| ${set.name} | ${row.label} | ${row.status ?? 'not measured'} | | | | | | | | | | | | |`);
         continue;
       }
       const r = row.ratios;
@@ -66,10 +67,11 @@ export function markdownTable(result) {
       const rss = row.rss
         ? `${(row.rss.bytes / 1e6).toFixed(0)}${row.rss.processes > 1 ? ` (${row.rss.processes} proc)` : ''}`
         : '–';
+      const cpu = s.cpuUsPerRequest === undefined ? '–' : s.cpuUsPerRequest.toFixed(1);
       const cache =
         row.cache === undefined ? '' : row.cache.ratio === undefined ? 'n/a' : `${(row.cache.ratio * 100).toFixed(1)} %`;
       lines.push(
-        `| ${set.name} | ${row.label} | ${int(s.rps)}${errors} | ${spread} | ${s.p99Ms.toFixed(1)} | ${x(r.toCeiling)} | ${x(r.toKoaFloor)} | ` +
+        `| ${set.name} | ${row.label} | ${int(s.rps)}${errors} | ${spread} | ${s.p99Ms.toFixed(1)} | ${cpu} | ${x(r.toCeiling)} | ${x(r.toKoaFloor)} | ` +
           `${x(r.toSqliteFloor)} | ${x(r.toTileserverGl, 1)} | ${x(r.p99ToKoaFloor)} | ${x(r.p99ToSqliteFloor)} | ${revalidate} | ${rss} | ${cache} |`,
       );
     }

@@ -46,11 +46,6 @@ export class MbtilesFile {
   readonly #db: Database;
   readonly #tile: Statement;
   #column: Statement | undefined;
-  readonly #begin: Statement;
-  readonly #commit: Statement;
-  /** A read transaction is open for this turn of the event loop (see #beginTurn). */
-  #inTurn = false;
-  #closed = false;
 
   private constructor(
     readonly path: string,
@@ -59,8 +54,6 @@ export class MbtilesFile {
     this.#db = db;
     this.schema = detectSchema(db);
     this.#tile = db.prepare(TILE_SQL);
-    this.#begin = db.prepare('BEGIN');
-    this.#commit = db.prepare('COMMIT');
     this.indexed = !db
       .prepare(`EXPLAIN QUERY PLAN ${TILE_SQL}`)
       .all(0, 0, 0)
@@ -93,50 +86,8 @@ export class MbtilesFile {
 
   /** The stored bytes of one tile (TMS row), or undefined when the file has none there. */
   getTile(z: number, x: number, yTms: number): Buffer | undefined {
-    if (!this.#inTurn) this.#beginTurn();
     const row = this.#tile.get(z, x, yTms);
     return row === undefined ? undefined : asBytes(row.tile_data);
-  }
-
-  /**
-   * Opens one read transaction for every tile read of this turn of the event loop, ended when
-   * the turn's I/O callbacks are done (setImmediate). A read on its own (autocommit) takes and
-   * drops SQLite's shared lock, looks for a hot journal and a -wal, and reads the header's change
-   * counter again: 7 of the 13 system calls of a tile read from a big file. One turn answers
-   * every request that arrived together, so a busy server pays them once per turn. The lock is
-   * held for one turn at most (a writer waits that long; sub-millisecond), and what a read
-   * returns is checked as before (the caller's identity check after every read).
-   */
-  #beginTurn(): void {
-    try {
-      this.#begin.run();
-    } catch {
-      // A transaction left open (a turn whose COMMIT and ROLLBACK both failed) must not keep
-      // the lock for good: end it and begin again; else reads stay in autocommit (and say what
-      // is wrong themselves).
-      try {
-        this.#db.exec('ROLLBACK');
-        this.#begin.run();
-      } catch {
-        return;
-      }
-    }
-    this.#inTurn = true;
-    setImmediate(() => this.#endTurn());
-  }
-
-  #endTurn(): void {
-    this.#inTurn = false;
-    if (this.#closed) return;
-    try {
-      this.#commit.run();
-    } catch {
-      // A read transaction has nothing to commit; a failed COMMIT leaves it open, which would
-      // hold the shared lock (and writers out) for good: end it the other way.
-      try {
-        this.#db.exec('ROLLBACK');
-      } catch {}
-    }
   }
 
   /**
@@ -180,7 +131,6 @@ export class MbtilesFile {
   }
 
   close(): void {
-    this.#closed = true;
     this.#db.close();
   }
 }

@@ -41,7 +41,6 @@ function wrap(db: BetterSqlite3.Database): Database {
         get: (...params) => stmt.get(...params) as Row | undefined,
         all: (...params) => stmt.all(...params) as Row[],
         iterate: (...params) => stmt.iterate(...params) as IterableIterator<Row>,
-        run: (...params) => void stmt.run(...params),
       };
     },
     exec: (sql: string) => void db.exec(sql),

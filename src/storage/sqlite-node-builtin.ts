@@ -43,7 +43,6 @@ function wrap(db: DatabaseSync): Database {
         *iterate(...params) {
           for (const row of stmt.iterate(...(params as Param[]))) yield toBuffers(row as Row) as Row;
         },
-        run: (...params) => void stmt.run(...(params as Param[])),
       };
     },
     exec: (sql: string) => db.exec(sql),

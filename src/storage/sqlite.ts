@@ -14,8 +14,6 @@ export interface Statement {
   all(...params: unknown[]): Row[];
   /** Rows one at a time, so a large table never sits in memory at once. */
   iterate(...params: unknown[]): IterableIterator<Row>;
-  /** Runs a statement that returns no rows (`BEGIN`, `COMMIT`). */
-  run(...params: unknown[]): void;
 }
 
 export interface Database {

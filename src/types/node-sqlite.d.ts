@@ -6,7 +6,6 @@ declare module 'node:sqlite' {
     get(...params: SQLInputValue[]): Record<string, unknown> | undefined;
     all(...params: SQLInputValue[]): Record<string, unknown>[];
     iterate(...params: SQLInputValue[]): IterableIterator<Record<string, unknown>>;
-    run(...params: SQLInputValue[]): { changes: number | bigint; lastInsertRowid: number | bigint };
   }
   class DatabaseSync {
     constructor(path: string | URL, options?: { readOnly?: boolean; open?: boolean; timeout?: number });

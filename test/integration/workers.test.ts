@@ -292,14 +292,19 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
       try {
         const victim = (await healthOfEveryWorker()).get(1)?.worker.pid as number;
         process.kill(victim, 'SIGKILL');
+        let last: unknown;
         await waitFor(
           async () => {
             const slot = (await healthByWorker()).get(1);
+            last = slot && { pid: slot.worker.pid, countries: slot.tilesets.countries };
             return slot !== undefined && slot.worker.pid !== victim && slot.tilesets.countries?.state === 'waiting';
           },
           'the new worker 1 to wait for the file',
           40_000,
-        );
+        ).catch((error: Error) => {
+          const log = server.stdout.slice(-12).join('\n');
+          throw new Error(`${error.message}; victim ${victim}, worker 1 last seen: ${JSON.stringify(last)}; log:\n${log}`);
+        });
         const answers = new Set<number>();
         for (let i = 0; i < 20; i++) answers.add((await get('/tiles/countries/0/0/0.pbf', false)).status);
         expect([...answers].filter((s) => s !== 200 && s !== 503)).toEqual([]); // never 404 "no tileset"

@@ -46,6 +46,17 @@ describe('bench report', () => {
     expect(rows[0]?.summary).toMatchObject({ rps: 30_000, minRps: 20_000, maxRps: 40_000 });
   });
 
+  it("prints the median of the server's CPU time per request, and – when a round was not measured", () => {
+    const cpu = (rps: number, us: number) => ({ ...run(rps, 5), cpuUsPerRequest: us });
+    const measured: Row = { key: 'tilestamp', label: 'tilestamp', rounds: [cpu(1, 40), cpu(1, 52), cpu(1, 45)] };
+    measured.summary = summarize(measured.rounds ?? []);
+    const unmeasured = row('koa', [20_000], 4);
+    addRatios([measured, unmeasured]);
+    const table = markdownTable({ sets: [{ name: 'big', rows: [measured, unmeasured] }] });
+    expect(table).toContain('| big | tilestamp | 1 | ±0 % | 5.0 | 45.0 |');
+    expect(table).toContain('| big | koa | 20,000 | – | 4.0 | – |');
+  });
+
   it('prints why a row has no figures, and n/a for a cache without counters', () => {
     const measured: Row = { ...row('tilestamp', [10_000], 5), cache: {} };
     const missing: Row = { key: 'tilestamp-w2', label: 'tilestamp --workers 2', status: 'n/a (no --workers)' };
