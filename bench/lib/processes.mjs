@@ -169,7 +169,25 @@ export async function waitReady(proc, port, path, timeoutMs) {
   throw new Error(`not ready after ${timeoutMs / 1000} s: ${proc.output().trim().split('\n').at(-1) ?? ''}`);
 }
 
-/** Resident memory (VmRSS, bytes) of every process in the group `pgid`: the server and its cluster workers. */
+/**
+ * Calls `visit(pid, fields)` for every process in the group `pgid` (the server and its cluster
+ * workers), with the fields of its `/proc/PID/stat` after the command name "(…)": state ppid
+ * pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …. A process that ends
+ * meanwhile is skipped.
+ */
+function forEachInGroup(pgid, visit) {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid) visit(name, fields);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+}
+
 /**
  * CPU time (user + system) used so far by every process of a process group, in seconds: read
  * around a wrk round, it says what the round cost the server, whatever else ran on the machine.
@@ -177,39 +195,22 @@ export async function waitReady(proc, port, path, timeoutMs) {
  */
 export function groupCpuSeconds(pgid) {
   let ticks = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // fields after the command name "(…)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
+  forEachInGroup(pgid, (_pid, fields) => {
+    ticks += Number(fields[11]) + Number(fields[12]);
+  });
   return ticks / 100;
 }
 
+/** Resident memory (VmRSS, bytes) of every process in the group `pgid`: the server and its cluster workers. */
 export function groupRss(pgid) {
   let total = 0;
   let processes = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // fields after the command name "(…)": state ppid pgrp …
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgrp !== pgid) continue;
-      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${name}/status`, 'utf8'));
-      if (rss) {
-        total += Number(rss[1]) * 1024;
-        processes += 1;
-      }
-    } catch {
-      // the process ended meanwhile
+  forEachInGroup(pgid, (pid) => {
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (rss) {
+      total += Number(rss[1]) * 1024;
+      processes += 1;
     }
-  }
+  });
   return { bytes: total, processes };
 }

@@ -170,7 +170,7 @@ export class TileCache {
 
   /** Forgets every entry of one source instance (it closed: nobody can ask for them again). */
   dropOwner(owner: CacheOwner): void {
-    for (const entry of [...owner.values()]) this.#drop(entry);
+    for (const entry of owner.values()) this.#drop(entry); // a Map iterates on past what is deleted behind it
     if (this.#dead > this.#count) this.#compact();
   }
 
