@@ -135,7 +135,7 @@ function registerCacheMetrics(prom: PromRegistry, cache: TileCache): void {
   );
   new Gauge({
     name: 'tilestamp_tile_cache_bytes',
-    help: 'Bytes held by the hot-tile cache (tiles and bookkeeping)',
+    help: 'Bytes of the hot-tile cache taken by kept tiles (each rounded up to 8, at least 128)',
     registers: [prom],
     collect() {
       this.set(cache.stats().bytes);

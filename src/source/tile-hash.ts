@@ -4,7 +4,10 @@ import * as crypto from 'node:crypto';
 export const TILE_HASH_HEX_DIGITS = 16;
 
 /** One-shot hashing where the runtime has it (Node ≥ 20.12); the streaming API gives the same digest. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
+
+/** Digest bytes H keeps: 64 bits. */
+const TILE_HASH_BYTES = TILE_HASH_HEX_DIGITS / 2;
 
 /**
  * A tile's content hash H: 16 lowercase hex digits derived from its stored bytes, the same on every
@@ -24,6 +27,8 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encodi
  * answer to a cache miss: an xxHash would save under 5 % of a miss and add a package.
  */
 export function tileHash(tile: { data: Uint8Array }): string {
-  const hex = oneShot ? oneShot('sha256', tile.data, 'hex') : crypto.createHash('sha256').update(tile.data).digest('hex');
-  return hex.slice(0, TILE_HASH_HEX_DIGITS);
+  const digest = oneShot ? oneShot('sha256', tile.data, 'buffer') : crypto.createHash('sha256').update(tile.data).digest();
+  // Hex of the first bytes only: a string of its own (16 B), where slicing the full hex would
+  // keep its 64 digits alive beside every tile the hot-tile cache keeps.
+  return digest.toString('hex', 0, TILE_HASH_BYTES);
 }

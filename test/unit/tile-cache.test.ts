@@ -92,7 +92,7 @@ describe('CachedTileSource', () => {
     const kept = cached.getTile(1, 0, 0);
     expect(kept?.hash).toBe(tileHash(tile(10)));
     for (let i = 0; i < 5; i++) {
-      expect(cached.getTile(1, 0, 0)).toBe(kept);
+      expect(cached.getTile(1, 0, 0)).toEqual(kept);
       expect(cached.getTile(1, 1, 0)).toBeUndefined();
     }
     expect(reads()).toBe(4);
@@ -180,5 +180,70 @@ describe('TileCache under churn', () => {
     expect(live.size).toBe(entries);
     expect(entries).toBeGreaterThan(50);
     expect(hits + misses).toBeGreaterThan(5000);
+  });
+});
+
+describe('TileCache bytes', () => {
+  /** A tile whose every byte says which key and which write it is, so a mix-up cannot pass unseen. */
+  const stamped = (key: number, write: number, bytes: number): Tile => {
+    const data = Buffer.alloc(bytes);
+    for (let i = 0; i < bytes; i++) data[i] = (key * 31 + write * 7 + i) & 0xff;
+    return { data, contentType: `type/${key % 3}`, encoding: key % 2 ? 'gzip' : undefined, hash: `h${key}.${write}` };
+  };
+
+  it('answers every hit with exactly the bytes last kept under that key, through compactions, drops and closes', () => {
+    const cache = new TileCache(64 * 1024); // 8 segments of 8 KiB
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const owners = [cache.newOwner(), cache.newOwner()];
+    const model = owners.map(() => new Map<number, Tile>());
+    let hits = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const o = random(2);
+      const owner = owners[o] as ReturnType<TileCache['newOwner']>;
+      const key = random(120);
+      const kept = cache.get(owner, key);
+      const expected = (model[o] as Map<number, Tile>).get(key);
+      if (kept !== undefined) {
+        hits += 1;
+        expect(expected).toBeDefined();
+        if (kept === MISSING) expect(expected?.data.length).toBe(0);
+        else {
+          // Buffer.equals: toEqual compares byte by byte through the matcher, 100 times slower
+          expect(expected !== undefined && kept.data.equals(expected.data)).toBe(true);
+          expect({ ...kept, data: 0 }).toEqual({ ...expected, data: 0 });
+        }
+      }
+      if (random(3) === 0 || kept === undefined) {
+        const tile = random(10) === 0 ? MISSING : stamped(key, i, random(3000));
+        cache.set(owner, key, tile);
+        // the model forgets what the cache may have evicted: only its answers are checked
+        (model[o] as Map<number, Tile>).set(key, tile === MISSING ? { ...stamped(key, i, 0) } : tile);
+      }
+      if (i % 4999 === 4998) {
+        cache.dropOwner(owner);
+        owners[o] = cache.newOwner();
+        model[o] = new Map();
+      }
+      expect(cache.stats().bytes).toBeLessThanOrEqual(64 * 1024);
+    }
+    expect(hits).toBeGreaterThan(2000);
+  });
+
+  it('gives each hit bytes of its own: later inserts and compactions never change them, nor do writes to them', () => {
+    const cache = new TileCache(16 * 1024); // 8 segments of 2 KiB
+    const owner = cache.newOwner();
+    cache.set(owner, 1, stamped(1, 0, 1000));
+    cache.get(owner, 1); // asked for: survives its segment's compaction by moving
+    const before = cache.get(owner, 1);
+    if (before === undefined || before === MISSING) throw new Error('tile 1 not kept');
+    before.data.fill(0); // the caller's copy, not the cache's
+    const held = cache.get(owner, 1);
+    for (let key = 2; key < 200; key++) cache.set(owner, key, stamped(key, 0, 900));
+    expect(held).toEqual(stamped(1, 0, 1000));
+    expect(cache.stats().evictions).toBeGreaterThan(100);
   });
 });
