@@ -32,6 +32,19 @@ function countingSource(tiles: Map<string, Tile>) {
   return { source, reads: () => reads, closed: () => closed };
 }
 
+/** Fills more than half of a cache with another owner's tiles (from then on, admission is on the second request); that owner. */
+function fillHalf(cache: TileCache) {
+  const filler = cache.newOwner();
+  const size = Math.floor(cache.maxBytes / 16);
+  for (let i = 0; i < 9; i++) cache.set(filler, i, tile(size));
+  return filler;
+}
+
+function halfFull(cache: TileCache): TileCache {
+  fillHalf(cache);
+  return cache;
+}
+
 describe('TileCache', () => {
   it('stays within its byte budget and counts evictions', () => {
     const cache = new TileCache(64 * 1024);
@@ -85,7 +98,7 @@ describe('TileCache', () => {
 describe('CachedTileSource', () => {
   it('keeps each tile (and each hole) from its second request on, with its content hash', () => {
     const { source, reads } = countingSource(new Map([['1/0/0', tile(10)]]));
-    const cached = new CachedTileSource(source, new TileCache(1 << 20));
+    const cached = new CachedTileSource(source, halfFull(new TileCache(1 << 20)));
     expect(cached.getTile(1, 0, 0)?.hash).toBe(tileHash(tile(10)));
     expect(cached.getTile(1, 1, 0)).toBeUndefined();
     expect(reads()).toBe(2); // asked for once: read and forgotten
@@ -96,6 +109,29 @@ describe('CachedTileSource', () => {
       expect(cached.getTile(1, 1, 0)).toBeUndefined();
     }
     expect(reads()).toBe(4);
+  });
+
+  it('keeps every tile at its first request while the cache is less than half full, again once a close emptied it', () => {
+    const cache = new TileCache(1 << 20);
+    const inner = countingSource(
+      new Map([
+        ['1/0/0', tile(10)],
+        ['1/0/1', tile(20)],
+      ]),
+    );
+    const cached = new CachedTileSource(inner.source, cache);
+    const twice = (x: number, y: number, times = 2) => {
+      for (let i = 0; i < times; i++) cached.getTile(1, x, y);
+    };
+    twice(0, 0);
+    twice(1, 0); // a hole
+    expect(inner.reads()).toBe(2);
+    const filler = fillHalf(cache);
+    twice(0, 1, 3);
+    expect(inner.reads()).toBe(4); // beyond half: kept from the second request
+    cache.dropOwner(filler); // as a swap closes the tileset that filled the cache
+    twice(1, 1);
+    expect(inner.reads()).toBe(5);
   });
 
   it('gives a new instance over the same cache none of the old instance bytes (a swap starts empty)', () => {
@@ -139,7 +175,7 @@ describe('tileKey', () => {
 
 describe('TileCache admission', () => {
   it('admits a key the second time it is offered, and forgets keys offered once long ago', () => {
-    const cache = new TileCache(1024 * 4096); // remembers 1024 keys offered once
+    const cache = halfFull(new TileCache(1024 * 4096)); // remembers 1024 keys offered once
     const owner = cache.newOwner();
     expect(cache.admits(owner, 'a')).toBe(false);
     expect(cache.admits(owner, 'a')).toBe(true);
@@ -150,7 +186,7 @@ describe('TileCache admission', () => {
   });
 
   it('counts the same z/x/y of two sources as two tiles', () => {
-    const cache = new TileCache(1024 * 4096);
+    const cache = halfFull(new TileCache(1024 * 4096));
     const [a, b] = [cache.newOwner(), cache.newOwner()];
     const key = tileKey(14, 8000, 5000);
     expect(cache.admits(a, key)).toBe(false);
