@@ -44,7 +44,15 @@ export type CacheOwner = Map<TileKey, number> & { readonly serial: number; reado
 /** Room an entry takes in its segment at least: bounds the entry count, so the bookkeeping too (~120 B per entry). */
 const MIN_SPAN = 128;
 /** Largest segment; a cache gets at least 8 segments, so a small one has smaller segments. */
-const MAX_SEGMENT_BYTES = 1 << 20;
+const MAX_SEGMENT_BYTES = 2 << 20;
+/**
+ * A kept tile takes at most this share of a segment (512 KiB of 2 MiB): a compaction that leaves
+ * three quarters of a segment to tiles asked for still makes room for any tile kept. Larger
+ * tiles are served and not kept, so one huge tile cannot sweep the cache for a contiguous hole.
+ */
+const TILE_SHARE_OF_SEGMENT = 4;
+/** Compactions one insert may run; beyond, the tile is served and not kept (bounded work per miss). */
+const MAX_COMPACTIONS_PER_INSERT = 4;
 /**
  * A hit's copy of up to a quarter of this comes out of a block of this size, as Node's own 8 KiB
  * pool serves small buffers: one allocation per block, not per tile (a buffer of its own cost
@@ -65,7 +73,7 @@ const NO_SLOT = -1;
  * hit can only ever be bytes of the version that source serves. A source that closes drops its
  * entries at once.
  *
- * The tile bytes live in a few large segments (up to 1 MiB each, allocated as they fill), not in a
+ * The tile bytes live in a few large segments (up to 2 MiB each, allocated as they fill), not in a
  * buffer per tile: kept tiles are then no objects for the garbage collector to trace, promote and
  * compact, and evicting one leaves no buffer waiting for a full collection and no hole in the
  * C heap (measured before: 70-80 MB of tile buffers and ~20 MB of free malloc chunks for a 64 MiB
@@ -78,20 +86,23 @@ const NO_SLOT = -1;
  * Eviction is CLOCK ("second chance") a segment at a time: tiles are appended to the youngest
  * segment; when none has room, the oldest segment is compacted in place: entries asked for since
  * their last round move to its start (and lose their flag), the others are evicted, and the
- * segment becomes the youngest. A hit costs a flag, an insert an append, and every byte of the
- * budget is reused in order.
+ * segment becomes the youngest. A hit costs a flag and a copy, an insert an append. The end of a
+ * segment too short for the next tile waits for the segment's next round (at most a quarter of a
+ * segment, the largest tile kept, and usually a few KiB).
  */
 export class TileCache {
-  /** A tile larger than this is served but not kept: one huge tile must not flush the cache. */
   readonly #segmentBytes: number;
   readonly #segmentCount: number;
+  /** A tile larger than this is served but not kept: one huge tile must not flush the cache. */
+  readonly #maxTileBytes: number;
+  /** Allocated as they fill, in index order; once all are, index order turned at #hand is age order. */
   readonly #segments: Buffer[] = [];
   /** Per segment: bytes taken, and its entries in address order (a list through #next). */
   #filled: number[] = [];
   #first: number[] = [];
   #last: number[] = [];
-  /** Segment indexes, oldest first; the last one is written to. */
-  #order: number[] = [];
+  /** The oldest segment once all are allocated (the next to compact); the one before it is written to. */
+  #hand = 0;
 
   /** Per slot; the offset counts over all segments (a budget can pass 4 GiB). */
   #offset = new Float64Array(1024);
@@ -124,6 +135,7 @@ export class TileCache {
   constructor(readonly maxBytes: number) {
     this.#segmentBytes = Math.max(MIN_SPAN, Math.min(MAX_SEGMENT_BYTES, Math.floor(maxBytes / 8 / 8) * 8));
     this.#segmentCount = Math.max(1, Math.floor(maxBytes / this.#segmentBytes));
+    this.#maxTileBytes = Math.floor(this.#segmentBytes / TILE_SHARE_OF_SEGMENT);
     this.#seenRing = new Array(Math.max(1024, Math.ceil(maxBytes / SEEN_BYTES_PER_KEY)));
   }
 
@@ -189,21 +201,29 @@ export class TileCache {
       this.#blockUsed = 0;
     }
     const target = this.#block.subarray(this.#blockUsed, this.#blockUsed + length);
-    this.#blockUsed = (this.#blockUsed + length + 7) & ~7;
+    this.#blockUsed += Math.ceil(length / 8) * 8;
     return target;
   }
 
   /** Keeps a copy of `tile` (or the hole) under `key`, replacing what the owner kept there. */
   set(owner: CacheOwner, key: TileKey, tile: CachedTile): void {
-    const length = tile === MISSING ? 0 : tile.data.length;
-    const span = Math.max(MIN_SPAN, (length + 7) & ~7);
-    if (span > this.#segmentBytes) return;
     const previous = owner.get(key);
     if (previous !== undefined) this.#drop(previous);
+    const length = tile === MISSING ? 0 : tile.data.length;
+    if (length > this.#maxTileBytes) return;
+    const span = spanOf(length);
     const segment = this.#roomFor(span);
+    if (segment === undefined) return;
+    const slot = this.#newSlot();
+    try {
+      owner.set(key, slot);
+    } catch {
+      // a Map holds at most 2^24 entries: this owner keeps no more
+      this.#free.push(slot);
+      return;
+    }
     const start = this.#filled[segment] as number;
     this.#filled[segment] = start + span;
-    const slot = this.#newSlot();
     this.#offset[slot] = segment * this.#segmentBytes + start;
     this.#length[slot] = length;
     this.#next[slot] = NO_SLOT;
@@ -220,7 +240,6 @@ export class TileCache {
       this.#encodings[slot] = tile.encoding;
     }
     this.#append(segment, slot);
-    owner.set(key, slot);
     this.#count += 1;
     this.#bytes += span;
   }
@@ -247,33 +266,32 @@ export class TileCache {
     this.#hashes[slot] = undefined;
     this.#flags[slot] = 0;
     this.#count -= 1;
-    this.#bytes -= this.#span(slot);
+    this.#bytes -= spanOf(this.#length[slot] as number);
   }
 
-  #span(slot: number): number {
-    return Math.max(MIN_SPAN, ((this.#length[slot] as number) + 7) & ~7);
-  }
-
-  /** A segment with `span` bytes free at its end: the youngest, a new one, or the oldest compacted. */
-  #roomFor(span: number): number {
-    const youngest = this.#order[this.#order.length - 1];
-    if (youngest !== undefined && this.#segmentBytes - (this.#filled[youngest] as number) >= span) return youngest;
-    if (this.#segments.length < this.#segmentCount) {
-      const segment = this.#segments.length;
+  /**
+   * A segment with `span` bytes free at its end: the youngest, a new one, or the oldest
+   * compacted (which becomes the youngest); undefined when a few compactions made no room
+   * (every entry they met was asked for: they lost their flags, so later inserts find room).
+   */
+  #roomFor(span: number): number | undefined {
+    const allocated = this.#segments.length;
+    const youngest = allocated < this.#segmentCount ? allocated - 1 : (this.#hand + allocated - 1) % allocated;
+    if (youngest >= 0 && this.#segmentBytes - (this.#filled[youngest] as number) >= span) return youngest;
+    if (allocated < this.#segmentCount) {
       this.#segments.push(Buffer.allocUnsafeSlow(this.#segmentBytes));
       this.#filled.push(0);
       this.#first.push(NO_SLOT);
       this.#last.push(NO_SLOT);
-      this.#order.push(segment);
-      return segment;
+      return allocated;
     }
-    // Each pass clears the flags of what it keeps, so within two rounds a segment empties.
-    for (;;) {
-      const oldest = this.#order.shift() as number;
+    for (let i = 0; i < MAX_COMPACTIONS_PER_INSERT; i++) {
+      const oldest = this.#hand;
+      this.#hand = (oldest + 1) % allocated;
       this.#compact(oldest);
-      this.#order.push(oldest);
       if (this.#segmentBytes - (this.#filled[oldest] as number) >= span) return oldest;
     }
+    return undefined;
   }
 
   /** Moves the entries of a segment asked for since their last round to its start; evicts the rest. */
@@ -294,7 +312,7 @@ export class TileCache {
         this.#flags[slot] = flags & ~USED;
         this.#next[slot] = NO_SLOT;
         this.#append(segment, slot);
-        filled += this.#span(slot);
+        filled += spanOf(this.#length[slot] as number);
       } else {
         if (flags & LIVE) {
           this.#drop(slot);
@@ -331,4 +349,9 @@ export class TileCache {
     }
     return this.#slots++;
   }
+}
+
+/** The room an entry of `length` bytes takes in its segment: rounded up to 8, at least MIN_SPAN (length ≤ a segment). */
+function spanOf(length: number): number {
+  return Math.max(MIN_SPAN, Math.ceil(length / 8) * 8);
 }

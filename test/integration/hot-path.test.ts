@@ -130,7 +130,7 @@ describe('the hot-tile cache', () => {
 
   it('holds no more than --cache-size, evicts, and still answers every tile right', async () => {
     const dir = tempDir();
-    bigTiles(join(dir, 'big.mbtiles'), 64, 100 * 1024); // 6.4 MiB of tiles through a 1 MiB cache
+    bigTiles(join(dir, 'big.mbtiles'), 128, 24 * 1024); // 3 MiB of tiles through a 1 MiB cache (tiles up to 32 KiB kept)
     const server = await startTestServer(dir, { cacheBytes: 1024 * 1024 });
     try {
       const stored = readStoredTiles(join(dir, 'big.mbtiles'));

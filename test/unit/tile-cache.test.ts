@@ -35,11 +35,13 @@ function countingSource(tiles: Map<string, Tile>) {
 /** Fills more than half of a cache with another owner's tiles (from then on, admission is on the second request); that owner. */
 function fillHalf(cache: TileCache) {
   const filler = cache.newOwner();
-  const size = Math.floor(cache.maxBytes / 16);
-  for (let i = 0; i < 9; i++) cache.set(filler, i, tile(size));
+  const size = Math.floor(cache.maxBytes / 64); // a quarter of a segment of a cache under 16 MiB: kept
+  for (let i = 0; i < 33; i++) cache.set(filler, i, tile(size));
+  expect(cache.stats().bytes).toBeGreaterThan(cache.maxBytes / 2);
   return filler;
 }
 
+/** The cache, more than half full (fillHalf). */
 function halfFull(cache: TileCache): TileCache {
   fillHalf(cache);
   return cache;
@@ -49,7 +51,7 @@ describe('TileCache', () => {
   it('stays within its byte budget and counts evictions', () => {
     const cache = new TileCache(64 * 1024);
     const owner = cache.newOwner();
-    for (let i = 0; i < 100; i++) cache.set(owner, tileKey(5, i, 0), tile(4096));
+    for (let i = 0; i < 100; i++) cache.set(owner, tileKey(5, i, 0), tile(2000));
     const stats = cache.stats();
     expect(stats.bytes).toBeLessThanOrEqual(64 * 1024);
     expect(stats.entries).toBeGreaterThan(5);
@@ -57,22 +59,30 @@ describe('TileCache', () => {
   });
 
   it('keeps what is asked for and drops what is not (least recently used out)', () => {
-    const cache = new TileCache(10 * 4200);
+    const cache = new TileCache(8 * 4096); // 8 segments of 4 KiB, 4 tiles of 1000 B each
     const owner = cache.newOwner();
-    for (let i = 0; i < 8; i++) cache.set(owner, `k${i}`, tile(4000));
+    for (let i = 0; i < 32; i++) cache.set(owner, `k${i}`, tile(1000));
     cache.get(owner, 'k0'); // the oldest, but in use
-    for (let i = 8; i < 12; i++) cache.set(owner, `k${i}`, tile(4000));
+    for (let i = 32; i < 36; i++) cache.set(owner, `k${i}`, tile(1000));
     expect(cache.get(owner, 'k0')).toBeDefined();
     expect(cache.get(owner, 'k1')).toBeUndefined();
   });
 
-  it('never keeps a tile larger than an eighth of the budget (one tile cannot flush the rest)', () => {
-    const cache = new TileCache(80_000);
+  it('never keeps a tile larger than a quarter of a segment, nor lets the largest kept one flush the rest', () => {
+    const cache = new TileCache(8 * 4096); // 8 segments of 4 KiB: tiles up to 1 KiB kept
     const owner = cache.newOwner();
-    cache.set(owner, 'small', tile(1000));
-    cache.set(owner, 'huge', tile(20_000));
+    cache.set(owner, 'huge', tile(1025));
     expect(cache.get(owner, 'huge')).toBeUndefined();
-    expect(cache.get(owner, 'small')).toBeDefined();
+    for (let i = 0; i < 80; i++) cache.set(owner, i, tile(200)); // 160 fit
+    for (let i = 0; i < 80; i++) cache.get(owner, i); // all asked for
+    for (let i = 80; i < 160; i++) cache.set(owner, i, tile(200)); // full, half of it hot
+    cache.set(owner, 'largest', tile(1024)); // 4 segments of hot tiles compacted (flags cleared): no room yet
+    expect(cache.get(owner, 'largest')).toBeUndefined();
+    cache.set(owner, 'largest', tile(1024)); // as at its next miss: a cold segment makes room
+    expect(cache.get(owner, 'largest')).toBeDefined();
+    expect(cache.stats().evictions).toBeLessThanOrEqual(20); // one segment of cold tiles, no more
+    const hot = Array.from({ length: 80 }, (_, i) => cache.get(owner, i)).filter((t) => t !== undefined);
+    expect(hot.length).toBe(80);
   });
 
   it('remembers holes', () => {
@@ -235,29 +245,31 @@ describe('TileCache bytes', () => {
       return seed % n;
     };
     const owners = [cache.newOwner(), cache.newOwner()];
-    const model = owners.map(() => new Map<number, Tile>());
+    const model = owners.map(() => new Map<number, Tile | typeof MISSING>());
     let hits = 0;
     for (let i = 0; i < 20_000; i++) {
       const o = random(2);
       const owner = owners[o] as ReturnType<TileCache['newOwner']>;
       const key = random(120);
       const kept = cache.get(owner, key);
-      const expected = (model[o] as Map<number, Tile>).get(key);
+      const expected = model[o]?.get(key);
       if (kept !== undefined) {
         hits += 1;
         expect(expected).toBeDefined();
-        if (kept === MISSING) expect(expected?.data.length).toBe(0);
+        if (kept === MISSING) expect(expected).toBe(MISSING);
         else {
           // Buffer.equals: toEqual compares byte by byte through the matcher, 100 times slower
-          expect(expected !== undefined && kept.data.equals(expected.data)).toBe(true);
+          if (expected === undefined || expected === MISSING) throw new Error(`hit on ${key}: ${String(expected)} kept`);
+          expect(kept.data.equals(expected.data)).toBe(true);
           expect({ ...kept, data: 0 }).toEqual({ ...expected, data: 0 });
         }
       }
       if (random(3) === 0 || kept === undefined) {
-        const tile = random(10) === 0 ? MISSING : stamped(key, i, random(3000));
+        // sizes from 0 to past the largest kept (2 KiB): empty tiles, holes and refused tiles too
+        const tile = random(10) === 0 ? MISSING : stamped(key, i, random(10) === 0 ? random(8) : random(2200));
         cache.set(owner, key, tile);
         // the model forgets what the cache may have evicted: only its answers are checked
-        (model[o] as Map<number, Tile>).set(key, tile === MISSING ? { ...stamped(key, i, 0) } : tile);
+        model[o]?.set(key, tile);
       }
       if (i % 4999 === 4998) {
         cache.dropOwner(owner);
@@ -267,10 +279,14 @@ describe('TileCache bytes', () => {
       expect(cache.stats().bytes).toBeLessThanOrEqual(64 * 1024);
     }
     expect(hits).toBeGreaterThan(2000);
+    // what the counts say is kept is what answers
+    let answering = 0;
+    for (const owner of owners) for (let key = 0; key < 120; key++) if (cache.get(owner, key) !== undefined) answering += 1;
+    expect(cache.stats().entries).toBe(answering);
   });
 
   it('gives each hit bytes of its own: later inserts and compactions never change them, nor do writes to them', () => {
-    const cache = new TileCache(16 * 1024); // 8 segments of 2 KiB
+    const cache = new TileCache(64 * 1024); // 8 segments of 8 KiB
     const owner = cache.newOwner();
     cache.set(owner, 1, stamped(1, 0, 1000));
     cache.get(owner, 1); // asked for: survives its segment's compaction by moving
