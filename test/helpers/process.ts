@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { REPO } from './fixtures.ts';
 
 export interface ServerProcess {
@@ -100,4 +101,44 @@ function tryJson(line: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What each process of the tree under `root` (itself included) is doing, one line each, from
+ * /proc (Linux): state, CPU seconds so far, the kernel function it sleeps in, and the state of
+ * each of its threads. For a timeout's message: a process spinning, blocked in the kernel or
+ * idle is told apart.
+ */
+export function processTree(root: number): string {
+  const stats = new Map<number, string[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      stats.set(Number(name), stat.slice(stat.lastIndexOf(')') + 2).split(' '));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const lines: string[] = [];
+  const visit = (pid: number, depth: number) => {
+    const fields = stats.get(pid);
+    if (fields === undefined) return void lines.push(`${pid} gone`);
+    let detail = '';
+    try {
+      const wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8');
+      const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      });
+      detail = ` wchan ${wchan || '-'} threads ${threads.join('')}`;
+    } catch {
+      detail = ' (details gone)';
+    }
+    const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+    lines.push(`${'  '.repeat(depth)}${pid} state ${fields[0]} cpu ${cpu}s${detail}`);
+    for (const [child, childFields] of stats) if (Number(childFields[1]) === pid) visit(child, depth + 1);
+  };
+  visit(root, 0);
+  return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFiles } from '../helpers/fds.ts';
 import { copyFixture, FIXTURES, REPO, readStoredTiles, removeDir, tempDir } from '../helpers/fixtures.ts';
 import { holdExclusiveLock } from '../helpers/lock.ts';
-import { type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { processTree, type ServerProcess, spawnServer } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const tilesOf = (fixture: string) =>
@@ -74,15 +74,19 @@ async function healthByWorker(): Promise<Map<number, Health>> {
 /** /health of both workers; waits while one is still starting (each listens when it is ready). */
 async function healthOfEveryWorker(): Promise<Map<number, Health>> {
   let seen = new Map<number, Health>();
-  await waitFor(
-    async () => {
-      seen = await healthByWorker();
-      return seen.size === 2;
-    },
-    `both workers to answer (seen: ${[...seen.keys()]}; log: ${server.stdout.slice(-6).join('\n')})`,
-  );
+  await waitFor(async () => {
+    seen = await healthByWorker();
+    return seen.size === 2;
+  }, 'both workers to answer').catch((error: Error) => {
+    throw new Error(`${error.message} (seen: ${[...seen.keys()]}); ${stateOfServer()}`);
+  });
   expect([...seen.keys()].sort()).toEqual([1, 2]);
   return seen;
+}
+
+/** For a timeout's message: the server's processes (state, CPU, kernel wait) and its last log lines. */
+function stateOfServer(): string {
+  return `processes:\n${processTree(server.child.pid as number)}\nlog:\n${server.stdout.slice(-12).join('\n')}`;
 }
 
 /** The samples of counters and histograms in a Prometheus text, by series (name and labels). */
@@ -308,8 +312,7 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
           'the new worker 1 to wait for the file',
           40_000,
         ).catch((error: Error) => {
-          const log = server.stdout.slice(-12).join('\n');
-          throw new Error(`${error.message}; victim ${victim}, worker 1 last seen: ${JSON.stringify(last)}; log:\n${log}`);
+          throw new Error(`${error.message}; victim ${victim}, worker 1 last seen: ${JSON.stringify(last)}; ${stateOfServer()}`);
         });
         const answers = new Set<number>();
         for (let i = 0; i < 20; i++) answers.add((await get('/tiles/countries/0/0/0.pbf', false)).status);
