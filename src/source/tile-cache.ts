@@ -84,7 +84,7 @@ const NO_SLOT = -1;
  * a view of a segment would save the copy and risk sending another tile's bytes.)
  *
  * Eviction is CLOCK ("second chance") a segment at a time: tiles are appended to the youngest
- * segment; when none has room, the oldest segment is compacted in place: entries asked for since
+ * segment; when it has no room and every segment is allocated, the oldest is compacted in place: entries asked for since
  * their last round move to its start (and lose their flag), the others are evicted, and the
  * segment becomes the youngest. A hit costs a flag and a copy, an insert an append. The end of a
  * segment too short for the next tile waits for the segment's next round (at most a quarter of a

@@ -111,7 +111,13 @@ function tryJson(line: string): Record<string, unknown> | undefined {
  */
 export function processTree(root: number): string {
   const stats = new Map<number, string[]>();
-  for (const name of readdirSync('/proc')) {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return '(no /proc here)';
+  }
+  for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
@@ -121,23 +127,32 @@ export function processTree(root: number): string {
     }
   }
   const lines: string[] = [];
+  const seen = new Set<number>(); // a pid reused while /proc was read must not make a cycle
   const visit = (pid: number, depth: number) => {
     const fields = stats.get(pid);
     if (fields === undefined) return void lines.push(`${pid} gone`);
-    let detail = '';
+    seen.add(pid);
+    const read = (path: string, pick: (text: string) => string) => {
+      try {
+        return pick(readFileSync(path, 'utf8'));
+      } catch {
+        return '?'; // gone meanwhile
+      }
+    };
+    const wchan = read(`/proc/${pid}/wchan`, (text) => text || '-');
+    let tids: string[] = [];
     try {
-      const wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8');
-      const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-      });
-      detail = ` wchan ${wchan || '-'} threads ${threads.join('')}`;
+      tids = readdirSync(`/proc/${pid}/task`);
     } catch {
-      detail = ' (details gone)';
+      // gone meanwhile
     }
-    const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+    const threads = tids.map((tid) => read(`/proc/${pid}/task/${tid}/stat`, (t) => t.slice(t.lastIndexOf(')') + 2)[0] ?? '?'));
+    const detail = ` wchan ${wchan} threads ${threads.join('')}`;
+    const cpu = (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks of 1/100 s, Linux's USER_HZ
     lines.push(`${'  '.repeat(depth)}${pid} state ${fields[0]} cpu ${cpu}s${detail}`);
-    for (const [child, childFields] of stats) if (Number(childFields[1]) === pid) visit(child, depth + 1);
+    for (const [child, childFields] of stats) {
+      if (Number(childFields[1]) === pid && !seen.has(child)) visit(child, depth + 1);
+    }
   };
   visit(root, 0);
   return lines.join('\n');
