@@ -86,7 +86,9 @@ async function healthOfEveryWorker(): Promise<Map<number, Health>> {
 
 /** For a timeout's message: the server's processes (state, CPU, kernel wait) and its last log lines. */
 function stateOfServer(): string {
-  return `processes:\n${processTree(server.child.pid as number)}\nlog:\n${server.stdout.slice(-12).join('\n')}`;
+  const { exitCode, signalCode } = server.child;
+  const exited = exitCode !== null || signalCode !== null ? `primary exited (code ${exitCode}, signal ${signalCode}); ` : '';
+  return `${exited}processes:\n${processTree(server.child.pid as number)}\nstderr:\n${server.stderr().slice(-2000)}\nlog:\n${server.stdout.slice(-12).join('\n')}`;
 }
 
 /** The samples of counters and histograms in a Prometheus text, by series (name and labels). */
@@ -342,6 +344,44 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
       [2, 'SIGTERM'],
       ['primary', 'SIGTERM'],
     ]);
+  });
+});
+
+describe('--workers 2 with workers killed while the primary sends to them', () => {
+  beforeAll(async () => {
+    dir = tempDir();
+    copyFixture('countries.mbtiles', dir);
+    server = await (RUNTIMES[0] as (typeof RUNTIMES)[number])[1](dir);
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    removeDir(dir);
+  });
+
+  it('the primary outlives workers killed while it is sending to them (metrics gathered without pause)', async () => {
+    // Each /metrics makes the primary ask every worker for its figures: a worker killed a
+    // moment ago still looks connected, and the write to it fails later (EPIPE), which used
+    // to crash the primary and the whole server with it.
+    let stop = false;
+    const scrape = async () => {
+      while (!stop) await get('/metrics', false).catch(() => undefined);
+    };
+    const scrapers = Array.from({ length: 8 }, scrape);
+    try {
+      for (let round = 0; round < 6; round++) {
+        const slot = 1 + (round % 2); // each slot's restart waits 1 s, then 2, 4…: take turns
+        const victim = (await healthOfEveryWorker()).get(slot)?.worker.pid as number;
+        process.kill(victim, 'SIGKILL');
+        await replaced(slot, victim);
+        expect(server.child.exitCode, `the primary after ${round + 1} kills: ${stateOfServer()}`).toBeNull();
+      }
+    } finally {
+      stop = true;
+      await Promise.all(scrapers);
+    }
+    expect(server.child.exitCode).toBeNull();
+    expect((await healthOfEveryWorker()).size).toBe(2);
   });
 });
 
