@@ -347,7 +347,8 @@ describe.each(RUNTIMES)('--workers 2 under %s', (runtime, start) => {
   });
 });
 
-describe('--workers 2 with workers killed while the primary sends to them', () => {
+/** For a describe block: a server of its own (Node, 2 workers) over a copy of countries.mbtiles. */
+function serveCountriesUnderNode(): void {
   beforeAll(async () => {
     dir = tempDir();
     copyFixture('countries.mbtiles', dir);
@@ -358,6 +359,10 @@ describe('--workers 2 with workers killed while the primary sends to them', () =
     await server?.stop();
     removeDir(dir);
   });
+}
+
+describe('--workers 2 with workers killed while the primary sends to them', () => {
+  serveCountriesUnderNode();
 
   it('the primary outlives workers killed while it is sending to them (metrics gathered without pause)', async () => {
     // Each /metrics makes the primary ask every worker for its figures: a worker killed a
@@ -386,16 +391,7 @@ describe('--workers 2 with workers killed while the primary sends to them', () =
 });
 
 describe('--workers 2 while a newer file is rejected', () => {
-  beforeAll(async () => {
-    dir = tempDir();
-    copyFixture('countries.mbtiles', dir);
-    server = await (RUNTIMES[0] as (typeof RUNTIMES)[number])[1](dir);
-  }, 180_000);
-
-  afterAll(async () => {
-    await server?.stop();
-    removeDir(dir);
-  });
+  serveCountriesUnderNode();
 
   it("a worker restarted then, which cannot open the file the others serve, is not ready and shows the primary's view", async () => {
     const served = (await healthOfEveryWorker()).get(2)?.tilesets.countries?.version;
