@@ -102,17 +102,8 @@ export async function runPrimary(
     folder: registry.folderProblem,
     skipped: registry.skipped,
   });
-  /**
-   * A worker killed a moment ago can still look connected: the write to its channel then fails
-   * (EPIPE), later, as an 'error' event on the Worker, which crashed the primary and with it
-   * every worker. The message is lost with the worker; its exit restarts it and the new one asks
-   * for the state (`hello`).
-   */
   const sendTo = (worker: Worker | undefined, message: PrimaryMessage) => {
-    if (!worker?.isConnected()) return;
-    worker.send(message, (error) => {
-      if (error) logger.debug({ pid: worker.process.pid, reason: error.message }, 'message to a worker lost: it is gone');
-    });
+    if (worker?.isConnected()) worker.send(message);
   };
   let broadcastQueued = false;
   const broadcast = () => {
@@ -162,10 +153,15 @@ export async function runPrimary(
     slot.worker = worker;
     slot.startedAt = Date.now();
     worker.on('message', (message) => onMessage(worker, message));
-    // Any other failure of its channel (the send callback takes the writes'): the worker is
-    // gone or going, and its exit is what restarts it; never the primary's end.
+    // A worker killed a moment ago can still look connected: a message sent to it then fails
+    // later (EPIPE), as an 'error' event on the Worker, which without this listener crashed the
+    // primary and with it every worker (every send: sendTo, the metrics rounds). The message is
+    // lost with the worker; its exit restarts it, and the new one asks for the state (`hello`).
     worker.on('error', (error: Error) =>
-      logger.warn({ worker: slot.number, pid: worker.process.pid, reason: error.message }, 'worker channel failed'),
+      logger.debug(
+        { worker: slot.number, pid: worker.process.pid, reason: error.message },
+        'message to a worker lost: it is gone',
+      ),
     );
     let listened = false;
     worker.once('listening', (address) => {

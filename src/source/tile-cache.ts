@@ -234,7 +234,7 @@ export class TileCache {
       this.#hashes[slot] = undefined;
     } else {
       this.#flags[slot] = LIVE;
-      (tile.data as Buffer).copy(this.#segments[segment] as Buffer, start);
+      tile.data.copy(this.#segments[segment] as Buffer, start);
       this.#hashes[slot] = tile.hash;
       this.#types[slot] = tile.contentType;
       this.#encodings[slot] = tile.encoding;
